@@ -1,0 +1,20 @@
+//! Value types that every Lacquer stage can see.
+//!
+//! Data flows one way through the pipeline (io → analysis → genre/reference →
+//! plan → dsp → engine → cli). The types that cross stage boundaries live here
+//! so that no stage has to import a later one: the audio buffer, the units we
+//! measure in, the `Analysis` the analysis stage fills, and the
+//! `ChainSettings` the planner writes and the DSP chain reads.
+
+pub mod analysis;
+pub mod buffer;
+pub mod chain;
+pub mod units;
+
+pub use buffer::{AudioBuffer, BufferError};
+pub use units::{Db, Hz, Lufs};
+
+/// The name reports and file metadata carry.
+pub const ENGINE_NAME: &str = "lacquer";
+/// The engine version: same input + settings + version → same output bytes.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
