@@ -12,6 +12,7 @@ pub mod chain;
 pub mod units;
 
 pub use buffer::{AudioBuffer, BufferError};
+pub use chain::ChainSettings;
 pub use units::{Db, Hz, Lufs};
 
 /// The name reports and file metadata carry.

@@ -1,0 +1,23 @@
+//! The life cycle every DSP stage shares.
+
+use crate::DspError;
+
+/// A stereo processing stage.
+///
+/// Contract:
+/// - `prepare` validates settings against the sample rate and allocates every
+///   buffer the stage needs for blocks of up to `max_block` frames. It may be
+///   called again (new rate or block size); it leaves the stage reset.
+/// - `process` never allocates, never panics on finite input, accepts any
+///   block length `1..=max_block`, and gives output independent of how the
+///   signal was split into blocks.
+/// - `latency` is the delay (in frames at the prepared rate) the stage adds;
+///   the chain compensates for it.
+pub trait Processor {
+    fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError>;
+    fn reset(&mut self);
+    fn latency(&self) -> usize {
+        0
+    }
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]);
+}
