@@ -4,6 +4,8 @@
 //! seeded generator, so failures reproduce bit for bit on any machine and no
 //! test depends on a file it did not make.
 
+pub mod music;
+
 use lacquer_core::AudioBuffer;
 use std::f64::consts::PI;
 
