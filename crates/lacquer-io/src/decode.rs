@@ -1,0 +1,372 @@
+//! Decoding and input validation.
+//!
+//! Everything downstream assumes a finite, stereo, f32 buffer of sane length
+//! at a sane rate, so this is the one place where hostile or broken files are
+//! turned away, each with its own error naming the file. Symphonia is pure
+//! Rust but has been seen to panic on crafted data, so the whole decode runs
+//! under `catch_unwind` and a panic becomes a "corrupt file" error.
+
+use std::fs::File;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use lacquer_core::AudioBuffer;
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_AAC;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+use crate::IoError;
+
+/// Lowest sample rate we accept (telephone-band material is the floor).
+pub const MIN_SAMPLE_RATE_HZ: u32 = 8_000;
+/// Highest sample rate we accept (DXD-class masters).
+pub const MAX_SAMPLE_RATE_HZ: u32 = 384_000;
+/// Narrowest integer word we accept.
+pub const MIN_BITS_PER_SAMPLE: u32 = 8;
+/// Widest word we accept (32-bit int or float).
+pub const MAX_BITS_PER_SAMPLE: u32 = 32;
+/// AAC encoders put this many priming samples in front of the audio and
+/// symphonia's AAC decoder does not remove them.
+const AAC_PRIMING_FRAMES: u64 = 1024;
+
+/// Limits applied while decoding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeOptions {
+    /// Longer inputs are refused (memory is proportional to length).
+    pub max_duration_seconds: f64,
+    /// Shorter inputs are refused: loudness gating needs at least a few
+    /// 400 ms blocks to mean anything.
+    pub min_duration_seconds: f64,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self {
+            max_duration_seconds: 1800.0,
+            min_duration_seconds: 1.0,
+        }
+    }
+}
+
+/// What the file said about itself, for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    pub path: PathBuf,
+    /// Container short name as symphonia names it ("wave", "flac", ...).
+    pub container: String,
+    /// Codec short name as symphonia names it ("pcm_s16le", "mp3", ...).
+    pub codec: String,
+    pub sample_rate: u32,
+    /// Channel count as stored in the file (the decoded buffer is stereo).
+    pub channels: usize,
+    /// Bits per sample for PCM-like codecs; `None` for lossy codecs.
+    pub bits_per_sample: Option<u32>,
+    pub frames: u64,
+    pub duration_seconds: f64,
+}
+
+/// A decoded, validated input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// Always stereo (mono sources are duplicated).
+    pub buffer: AudioBuffer,
+    pub source: SourceInfo,
+}
+
+/// Decodes and validates an audio file. Never panics.
+pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoError> {
+    match catch_unwind(AssertUnwindSafe(|| decode_unguarded(path, opts))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "decoder panicked".to_owned());
+            Err(IoError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("decoder panicked: {detail}"),
+            })
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<File, IoError> {
+    let file = File::open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            IoError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            IoError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let meta = file.metadata().map_err(|source| IoError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_dir() {
+        return Err(IoError::Unreadable {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("is a directory"),
+        });
+    }
+    if meta.len() == 0 {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            detail: "0 bytes",
+        });
+    }
+    Ok(file)
+}
+
+fn corrupt(path: &Path, detail: impl Into<String>) -> IoError {
+    IoError::Corrupt {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+fn check_rate(path: &Path, sample_rate_hz: u32) -> Result<(), IoError> {
+    if (MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
+        Ok(())
+    } else {
+        Err(IoError::SampleRateOutOfRange {
+            path: path.to_path_buf(),
+            sample_rate_hz,
+        })
+    }
+}
+
+fn check_channels(path: &Path, channels: usize) -> Result<(), IoError> {
+    match channels {
+        1 | 2 => Ok(()),
+        0 => Err(corrupt(path, "the stream declares 0 channels")),
+        _ => Err(IoError::TooManyChannels {
+            path: path.to_path_buf(),
+            channels,
+        }),
+    }
+}
+
+fn too_long(path: &Path, frames: u64, rate: u32, opts: &DecodeOptions) -> IoError {
+    IoError::TooLong {
+        path: path.to_path_buf(),
+        duration_seconds: frames as f64 / f64::from(rate),
+        max_seconds: opts.max_duration_seconds,
+    }
+}
+
+fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoError> {
+    let file = open(path)?;
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|source| match source {
+            SymphoniaError::IoError(ref e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                corrupt(path, format!("ends inside the header: {source}"))
+            }
+            _ => IoError::UnsupportedFormat {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+    let container = format.format_info().short_name.to_owned();
+
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| IoError::UnsupportedCodec {
+            path: path.to_path_buf(),
+            detail: "no audio track".to_owned(),
+        })?
+        .clone();
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| IoError::UnsupportedCodec {
+            path: path.to_path_buf(),
+            detail: "the audio track has no codec parameters".to_owned(),
+        })?
+        .clone();
+
+    // Validate what the header declares before spending time decoding.
+    if let Some(rate) = params.sample_rate {
+        check_rate(path, rate)?;
+    }
+    if let Some(channels) = params.channels.as_ref() {
+        check_channels(path, channels.count())?;
+    }
+    if let Some(bits) = params.bits_per_sample
+        && !(MIN_BITS_PER_SAMPLE..=MAX_BITS_PER_SAMPLE).contains(&bits)
+    {
+        return Err(IoError::BitDepthOutOfRange {
+            path: path.to_path_buf(),
+            bits,
+        });
+    }
+    if let (Some(rate), Some(frames)) = (params.sample_rate, track.num_frames)
+        && frames as f64 > opts.max_duration_seconds * f64::from(rate)
+    {
+        return Err(too_long(path, frames, rate, opts));
+    }
+
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| IoError::UnsupportedCodec {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    let codec = decoder.codec_info().short_name.to_owned();
+
+    let mut channels: Vec<Vec<f32>> = Vec::new();
+    let mut sample_rate = params.sample_rate.unwrap_or(0);
+    let mut scratch: Vec<Vec<f32>> = Vec::new();
+    let mut max_frames: Option<u64> = None;
+
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            Err(SymphoniaError::ResetRequired) => {
+                return Err(IoError::UnsupportedFormat {
+                    path: path.to_path_buf(),
+                    source: SymphoniaError::Unsupported("chained streams"),
+                });
+            }
+            Err(e) => {
+                let at = decoded_seconds(&channels, sample_rate);
+                return Err(corrupt(path, format!("demuxing failed at {at:.3} s: {e}")));
+            }
+        };
+        if packet.track_id != track.id {
+            continue;
+        }
+        let decoded = decoder.decode(&packet).map_err(|e| {
+            let at = decoded_seconds(&channels, sample_rate);
+            corrupt(path, format!("decoding failed at {at:.3} s: {e}"))
+        })?;
+        let spec = decoded.spec();
+        let rate = spec.rate();
+        let count = spec.channels().count();
+        if channels.is_empty() {
+            check_rate(path, rate)?;
+            check_channels(path, count)?;
+            sample_rate = rate;
+            channels = vec![Vec::new(); count];
+            max_frames = Some((opts.max_duration_seconds * f64::from(rate)).floor() as u64);
+        } else if rate != sample_rate || count != channels.len() {
+            return Err(corrupt(
+                path,
+                "sample rate or channel layout changes mid-stream",
+            ));
+        }
+        let frames = decoded.frames();
+        if frames == 0 {
+            continue;
+        }
+        decoded.copy_to_vecs_planar::<f32>(&mut scratch);
+        for (dst, src) in channels.iter_mut().zip(scratch.iter()) {
+            let Some(part) = src.get(..frames) else {
+                return Err(corrupt(path, "decoder returned a short plane"));
+            };
+            dst.extend_from_slice(part);
+        }
+        if let Some(limit) = max_frames
+            && channels[0].len() as u64 > limit + AAC_PRIMING_FRAMES
+        {
+            return Err(too_long(path, channels[0].len() as u64, sample_rate, opts));
+        }
+    }
+
+    if params.codec == CODEC_ID_AAC {
+        let skip = track.delay.map_or(AAC_PRIMING_FRAMES, u64::from) as usize;
+        for c in &mut channels {
+            c.drain(..skip.min(c.len()));
+        }
+    }
+
+    let frames = channels.first().map_or(0, Vec::len);
+    if frames == 0 {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            detail: "no audio frames",
+        });
+    }
+    let duration_seconds = frames as f64 / f64::from(sample_rate);
+    if duration_seconds > opts.max_duration_seconds {
+        return Err(too_long(path, frames as u64, sample_rate, opts));
+    }
+    if duration_seconds < opts.min_duration_seconds {
+        return Err(IoError::TooShort {
+            path: path.to_path_buf(),
+            duration_seconds,
+            min_seconds: opts.min_duration_seconds,
+        });
+    }
+    check_finite(path, &channels, sample_rate)?;
+
+    let file_channels = channels.len();
+    let buffer = AudioBuffer::new(sample_rate, channels)
+        .map_err(|e| corrupt(path, e.to_string()))?
+        .into_stereo();
+    Ok(Decoded {
+        buffer,
+        source: SourceInfo {
+            path: path.to_path_buf(),
+            container,
+            codec,
+            sample_rate,
+            channels: file_channels,
+            bits_per_sample: params.bits_per_sample,
+            frames: frames as u64,
+            duration_seconds,
+        },
+    })
+}
+
+fn decoded_seconds(channels: &[Vec<f32>], rate: u32) -> f64 {
+    match (channels.first(), rate) {
+        (Some(c), r) if r > 0 => c.len() as f64 / f64::from(r),
+        _ => 0.0,
+    }
+}
+
+/// Reports the earliest non-finite sample over all channels.
+fn check_finite(path: &Path, channels: &[Vec<f32>], rate: u32) -> Result<(), IoError> {
+    let earliest = channels
+        .iter()
+        .enumerate()
+        .filter_map(|(ch, samples)| {
+            samples
+                .iter()
+                .position(|s| !s.is_finite())
+                .map(|frame| (frame, ch, samples[frame]))
+        })
+        .min_by_key(|&(frame, ch, _)| (frame, ch));
+    match earliest {
+        None => Ok(()),
+        Some((frame, channel, value)) => Err(IoError::NonFiniteSample {
+            path: path.to_path_buf(),
+            channel,
+            time_seconds: frame as f64 / f64::from(rate),
+            value,
+        }),
+    }
+}
