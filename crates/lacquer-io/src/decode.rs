@@ -11,6 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use lacquer_core::AudioBuffer;
+use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_AAC;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -213,14 +214,6 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
     if let Some(channels) = params.channels.as_ref() {
         check_channels(path, channels.count())?;
     }
-    if let Some(bits) = params.bits_per_sample
-        && !(MIN_BITS_PER_SAMPLE..=MAX_BITS_PER_SAMPLE).contains(&bits)
-    {
-        return Err(IoError::BitDepthOutOfRange {
-            path: path.to_path_buf(),
-            bits,
-        });
-    }
     if let (Some(rate), Some(frames)) = (params.sample_rate, track.num_frames)
         && frames as f64 > opts.max_duration_seconds * f64::from(rate)
     {
@@ -234,6 +227,19 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
             detail: e.to_string(),
         })?;
     let codec = decoder.codec_info().short_name.to_owned();
+    // Float PCM often declares no bit depth; its codec name carries it.
+    let bits_per_sample = params
+        .bits_per_sample
+        .or_else(|| params.sample_format.map(format_bits))
+        .or_else(|| pcm_name_bits(&codec));
+    if let Some(bits) = bits_per_sample
+        && !(MIN_BITS_PER_SAMPLE..=MAX_BITS_PER_SAMPLE).contains(&bits)
+    {
+        return Err(IoError::BitDepthOutOfRange {
+            path: path.to_path_buf(),
+            bits,
+        });
+    }
 
     let mut channels: Vec<Vec<f32>> = Vec::new();
     let mut sample_rate = params.sample_rate.unwrap_or(0);
@@ -334,11 +340,32 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
             codec,
             sample_rate,
             channels: file_channels,
-            bits_per_sample: params.bits_per_sample,
+            bits_per_sample,
             frames: frames as u64,
             duration_seconds,
         },
     })
+}
+
+fn format_bits(format: SampleFormat) -> u32 {
+    match format {
+        SampleFormat::U8 | SampleFormat::S8 => 8,
+        SampleFormat::U16 | SampleFormat::S16 => 16,
+        SampleFormat::U24 | SampleFormat::S24 => 24,
+        SampleFormat::U32 | SampleFormat::S32 | SampleFormat::F32 => 32,
+        SampleFormat::F64 => 64,
+    }
+}
+
+/// "pcm_f64le" → 64, "pcm_s24be" → 24; `None` for other codecs.
+fn pcm_name_bits(codec: &str) -> Option<u32> {
+    let rest = codec.strip_prefix("pcm_")?;
+    let digits: String = rest
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 fn decoded_seconds(channels: &[Vec<f32>], rate: u32) -> f64 {
