@@ -331,7 +331,7 @@ def collect_tracks(inventory: list[InventoryFile]) -> list[Track]:
         else:
             path, sha, duration_s = mpath, f.sha256, f.duration_s
             name = mpath.rsplit("/", 1)[1].rsplit(".", 1)[0]
-        artist = rule.artist or f.artist.split(";")[-1].strip().replace('""', '"') or "unknown"
+        artist = rule.artist or f.artist.strip('"').split(";")[-1].strip().replace('""', '"') or "unknown"
         artist = ARTIST_ALIASES.get(artist, artist)
         album = rule.album or f.album or f.package
         track_id = f"{f.package}/{slug(name)}"
@@ -408,7 +408,8 @@ def build_rows(tracks: list[Track]) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for t in tracks:
         starts = clip_starts_s(t.duration_s, CLIPS_PER_TRACK_CAP[t.rule.genre])
-        title = f"TITLE '{t.title}'; " if t.title else ""
+        title = t.title.strip('"').split(";")[0].replace('""', '"')
+        title = f"TITLE '{title}'; " if title else ""
         evidence = f"{title}{t.rule.evidence}"
         if t.rule.stems:
             evidence += "; clip cut from the SUM of the stems " + " + ".join(t.rule.stems) + " (the released mix)"

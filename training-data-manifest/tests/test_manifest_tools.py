@@ -8,7 +8,6 @@ they are skipped where ffmpeg is not installed.
 from __future__ import annotations
 
 import copy
-import csv
 import importlib.machinery
 import importlib.util
 import math
@@ -349,11 +348,18 @@ class FetchLocalTest(unittest.TestCase):
         rows = self.local_rows("tone.wav", "0" * 64, 30.0, 5.0)  # wrong hash + two missing files
         rows.append(dict(rows[0], clip_id="silent--c0", path="silent.wav", sha256=fetch.sha256_file(silent),
                          source_track_id="local/silent", split_group="track:local/silent"))
+        # 7 s of tone then 3 s of digital silence: 30 % silent blocks, over the 25 % limit.
+        gap = self.tmp / "gap.wav"
+        gappy = tone[: 12 * RATE_HZ] + [0.0] * (18 * RATE_HZ)
+        write_float_wav(gap, [gappy, gappy], RATE_HZ)
+        rows.append(dict(rows[0], clip_id="gap--c0", path="gap.wav", sha256=fetch.sha256_file(gap),
+                         source_track_id="local/gap", split_group="track:local/gap"))
         proc = self.run_fetch(self.write_manifest(rows))
         self.assertEqual(proc.returncode, 1, proc.stdout)
         self.assertRegex(proc.stdout, r"sha256 mismatch\s+1")
         self.assertRegex(proc.stdout, r"missing source file\s+2")
-        self.assertRegex(proc.stdout, r"near-silent clip\s+1")
+        self.assertRegex(proc.stdout, r"near-silent clip\s+2")
+        self.assertRegex(proc.stdout, r"FAILED \[near-silent clip\] gap--c0: 30% of its 100-ms blocks")
         self.assertIn("FAILED [sha256 mismatch] local--c0", proc.stdout)
         self.assertFalse((self.cache / "clips" / "local--c0.wav").exists())
 
