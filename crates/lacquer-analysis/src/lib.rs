@@ -1,1 +1,185 @@
-//! placeholder
+//! The measurement layer every later stage trusts: loudness, peaks, tonal
+//! balance, dynamics, stereo image and file health of a track.
+//!
+//! [`analyze`] fills the whole [`Analysis`] record. The engine's re-measure
+//! loop only needs loudness and true peak, many times per track, so those are
+//! also public on their own and cost one pass each:
+//!
+//! | call | cost (3 min, 44.1 kHz stereo) | what it runs |
+//! | --- | --- | --- |
+//! | [`loudness`] / [`integrated_loudness`] | cheap: one K-weighting pass | BS.1770 integrated, momentary/short-term max, LRA |
+//! | [`true_peak_dbtp`] / [`true_peaks_dbtp`] | cheap: only the loud blocks are oversampled | BS.1770-4 Annex 2 true peak |
+//! | [`analyze`] | everything, including the FFT-based tonal curve | the whole record |
+//!
+//! Loudness and true peak are our own implementations (the `ebur128` crate
+//! was too slow for the budget when asked for short-term values every
+//! 100 ms); the tests hold them against `ebur128` and the EBU test cases.
+//!
+//! All inputs are checked: 1 or 2 channels, 8–384 kHz, at least one frame,
+//! finite samples. A mono buffer is measured as dual mono (the way it will be
+//! played), so it reads 3 LU louder than one channel on its own.
+
+mod biquad;
+mod dynamics;
+mod loudness;
+mod spectrum;
+mod time_stats;
+mod true_peak;
+
+pub use lacquer_core::analysis::*;
+pub use loudness::{LoudnessSummary, integrated_loudness, loudness};
+pub use spectrum::{THIRD_OCTAVE_CENTRES_HZ, tonal_analysis};
+pub use true_peak::{true_peak_dbtp, true_peaks_dbtp};
+
+use lacquer_core::AudioBuffer;
+use lacquer_core::units::{Db, Lufs};
+use thiserror::Error;
+
+/// Lowest sample rate the analysis accepts, Hz.
+pub const MIN_SAMPLE_RATE_HZ: u32 = 8_000;
+/// Highest sample rate the analysis accepts, Hz.
+pub const MAX_SAMPLE_RATE_HZ: u32 = 384_000;
+
+/// Why a buffer could not be analysed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum AnalysisError {
+    #[error("analysis takes 1 or 2 channels, this buffer has {channels}")]
+    UnsupportedChannels { channels: usize },
+    #[error("sample rate {rate_hz} Hz is outside the supported 8-384 kHz")]
+    UnsupportedSampleRate { rate_hz: u32 },
+    #[error("the buffer holds no audio frames")]
+    Empty,
+    #[error("channel {channel} has a NaN or infinite sample at frame {frame}")]
+    NonFiniteSample { channel: usize, frame: usize },
+}
+
+/// A checked buffer seen as a stereo pair (mono: the same slice twice).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StereoView<'a> {
+    pub(crate) left: &'a [f32],
+    pub(crate) right: &'a [f32],
+    pub(crate) rate_hz: u32,
+    pub(crate) source_channels: usize,
+}
+
+impl<'a> StereoView<'a> {
+    pub(crate) fn new(buffer: &'a AudioBuffer) -> Result<Self, AnalysisError> {
+        let channels = buffer.num_channels();
+        if !(1..=2).contains(&channels) {
+            return Err(AnalysisError::UnsupportedChannels { channels });
+        }
+        let rate_hz = buffer.sample_rate();
+        if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&rate_hz) {
+            return Err(AnalysisError::UnsupportedSampleRate { rate_hz });
+        }
+        if buffer.is_empty() {
+            return Err(AnalysisError::Empty);
+        }
+        for (channel, samples) in buffer.channels().iter().enumerate() {
+            if !samples.iter().all(|s| s.is_finite()) {
+                let frame = samples.iter().position(|s| !s.is_finite()).unwrap_or(0);
+                return Err(AnalysisError::NonFiniteSample { channel, frame });
+            }
+        }
+        let left = buffer.channel(0);
+        let right = if channels == 2 {
+            buffer.channel(1)
+        } else {
+            left
+        };
+        Ok(Self {
+            left,
+            right,
+            rate_hz,
+            source_channels: channels,
+        })
+    }
+
+    pub(crate) fn frames(&self) -> usize {
+        self.left.len()
+    }
+
+    /// The input's own channels (one for mono).
+    pub(crate) fn source(&self) -> Vec<&'a [f32]> {
+        if self.source_channels == 2 {
+            vec![self.left, self.right]
+        } else {
+            vec![self.left]
+        }
+    }
+}
+
+/// Power ratio in dB; a zero denominator or numerator maps to ±`limit_db`
+/// instead of ±∞ so the record stays serialisable. `None` when both are zero.
+pub(crate) fn bounded_ratio_db(numerator: f64, denominator: f64, limit_db: f64) -> Option<Db> {
+    if numerator <= 0.0 && denominator <= 0.0 {
+        return None;
+    }
+    let db = if denominator <= 0.0 {
+        limit_db
+    } else if numerator <= 0.0 {
+        -limit_db
+    } else {
+        (10.0 * (numerator / denominator).log10()).clamp(-limit_db, limit_db)
+    };
+    Some(Db(db))
+}
+
+/// Amplitude in dB, `None` for zero.
+pub(crate) fn amplitude_db(linear: f64) -> Option<Db> {
+    (linear > 0.0).then(|| Db::from_amplitude(linear))
+}
+
+/// Measures everything in the [`Analysis`] record.
+pub fn analyze(buffer: &AudioBuffer) -> Result<Analysis, AnalysisError> {
+    let view = StereoView::new(buffer)?;
+    let loud = loudness::measure(&view);
+    let true_peaks = true_peak::measure(&view);
+    let time = time_stats::measure(&view, &loud);
+    let spectral = spectrum::measure(&view, &loud);
+    let dynamics = dynamics::measure(&view, &loud);
+
+    let summary = &loud.summary;
+    let true_peak_dbtp: Vec<Option<Db>> = true_peaks.iter().map(|&p| amplitude_db(p)).collect();
+    let max_true_peak = true_peaks.iter().copied().fold(0.0f64, f64::max);
+    let max_true_peak_dbtp = amplitude_db(max_true_peak);
+    let plr_db = match (max_true_peak_dbtp, summary.integrated) {
+        (Some(peak), Some(integrated)) => Some(Db(peak.0 - integrated.0)),
+        _ => None,
+    };
+    let series_stride = loudness::SERIES_HOP_BLOCKS;
+    let short_term_lufs: Vec<Option<Lufs>> = summary
+        .short_term_100ms
+        .iter()
+        .step_by(series_stride)
+        .copied()
+        .collect();
+
+    let loudness_record = LoudnessAnalysis {
+        integrated_lufs: summary.integrated,
+        short_term_max_lufs: summary.short_term_max,
+        momentary_max_lufs: summary.momentary_max,
+        loudness_range_lu: summary.loudness_range_lu,
+        short_term_hop_seconds: series_stride as f64 * loudness::SUBBLOCK_SECONDS,
+        short_term_lufs,
+        true_peak_dbtp,
+        max_true_peak_dbtp,
+        sample_peak_dbfs: time.sample_peaks.iter().map(|&p| amplitude_db(p)).collect(),
+        max_sample_peak_dbfs: amplitude_db(time.max_sample_peak),
+        crest_factor_db: time.crest_factor_db,
+        plr_db,
+    };
+
+    Ok(Analysis {
+        schema_version: ANALYSIS_SCHEMA_VERSION,
+        sample_rate_hz: view.rate_hz,
+        source_channels: view.source_channels as u32,
+        frames: view.frames() as u64,
+        duration_seconds: view.frames() as f64 / f64::from(view.rate_hz),
+        loudness: loudness_record,
+        tonal: spectral.as_ref().map(|s| s.tonal.clone()),
+        dynamics,
+        stereo: time.stereo(spectral.as_ref()),
+        health: time.health,
+    })
+}

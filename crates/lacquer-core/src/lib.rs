@@ -11,6 +11,7 @@ pub mod buffer;
 pub mod chain;
 pub mod units;
 
+pub use analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, AnalysisWarning};
 pub use buffer::{AudioBuffer, BufferError};
 pub use chain::ChainSettings;
 pub use units::{Db, Hz, Lufs};

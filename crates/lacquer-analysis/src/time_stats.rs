@@ -1,0 +1,213 @@
+//! Sample-domain statistics in one pass: peaks, RMS, DC, clipping, channel
+//! identity and the stereo correlation figures.
+
+use crate::loudness::{
+    ABSOLUTE_GATE_LUFS, BLOCKS_PER_SUBBLOCK, LRA_RELATIVE_GATE_LU, LoudnessDetail,
+};
+use crate::spectrum::SpectralResult;
+use crate::{StereoView, bounded_ratio_db};
+use lacquer_core::analysis::{HealthAnalysis, StereoAnalysis};
+use lacquer_core::units::Db;
+
+/// A sample counts as full scale from here up (−0.01 dBFS; a 16-bit file
+/// clipped at its largest code reads −0.0003 dBFS).
+pub(crate) const CLIP_LEVEL: f32 = 0.998_849;
+/// Neighbouring clipped samples differ by less than one 16-bit step: a real
+/// waveform moves more than that between samples even at its crest, unless it
+/// is below a few hertz.
+pub(crate) const CLIP_FLAT_TOLERANCE: f32 = 1.0 / 32_768.0;
+/// Shortest flat run that counts as a clip.
+pub(crate) const CLIP_RUN_MIN_SAMPLES: u32 = 3;
+/// Channels closer than half a 16-bit step everywhere are "the same".
+pub(crate) const MONO_MAX_DIFFERENCE: f32 = 1.0 / 65_536.0;
+/// A 100 ms block with correlation below this is "strongly negative".
+pub(crate) const NEGATIVE_CORRELATION: f64 = -0.2;
+/// Phase issue: this much of the loud material is negatively correlated…
+pub(crate) const PHASE_ISSUE_SHARE: f64 = 0.1;
+/// …or it stays negative this long in one stretch (100 ms blocks = 1 s).
+pub(crate) const PHASE_ISSUE_RUN_BLOCKS: usize = 10;
+/// Bound used for ratios that would be infinite (pure mono, pure side).
+pub(crate) const RATIO_LIMIT_DB: f64 = 120.0;
+
+#[derive(Debug, Clone)]
+pub(crate) struct TimeStats {
+    pub(crate) sample_peaks: Vec<f64>,
+    pub(crate) max_sample_peak: f64,
+    pub(crate) crest_factor_db: Option<Db>,
+    pub(crate) health: HealthAnalysis,
+    correlation: Option<f64>,
+    mid_side_ratio_db: Option<Db>,
+    mono_sum_loss_db: Option<Db>,
+    negative_correlation_share: f64,
+    phase_issue: bool,
+}
+
+impl TimeStats {
+    pub(crate) fn stereo(&self, spectral: Option<&SpectralResult>) -> StereoAnalysis {
+        StereoAnalysis {
+            correlation: self.correlation,
+            correlation_below_150hz: spectral.and_then(|s| s.correlation_below_150hz),
+            mid_side_ratio_db: self.mid_side_ratio_db,
+            ratio_limit_db: Db(RATIO_LIMIT_DB),
+            width_per_band: spectral.map(|s| s.width_per_band),
+            mono_sum_loss_db: self.mono_sum_loss_db,
+            negative_correlation_share: self.negative_correlation_share,
+            phase_issue: self.phase_issue,
+        }
+    }
+}
+
+/// Counts flat full-scale runs of at least [`CLIP_RUN_MIN_SAMPLES`].
+pub(crate) fn clipped_runs(x: &[f32]) -> u64 {
+    let mut runs = 0u64;
+    let mut run_len = 0u32;
+    let mut previous = 0.0f32;
+    for &s in x {
+        let at_full_scale = s.abs() >= CLIP_LEVEL;
+        let continues = run_len > 0 && (s - previous).abs() <= CLIP_FLAT_TOLERANCE;
+        if at_full_scale && continues {
+            run_len += 1;
+        } else {
+            if run_len >= CLIP_RUN_MIN_SAMPLES {
+                runs += 1;
+            }
+            run_len = u32::from(at_full_scale);
+        }
+        previous = s;
+    }
+    if run_len >= CLIP_RUN_MIN_SAMPLES {
+        runs += 1;
+    }
+    runs
+}
+
+pub(crate) fn measure(view: &StereoView<'_>, loud: &LoudnessDetail) -> TimeStats {
+    let source = view.source();
+    let frames = view.frames() as f64;
+    let mut sample_peaks = Vec::with_capacity(source.len());
+    let mut dc_offset = Vec::with_capacity(source.len());
+    let mut square_sum = 0.0f64;
+    let mut clipped = 0u64;
+    for channel in &source {
+        let (sum, squares, peak) =
+            channel
+                .iter()
+                .fold((0.0f64, 0.0f64, 0.0f32), |(s, q, p), &x| {
+                    let x64 = f64::from(x);
+                    (s + x64, q + x64 * x64, p.max(x.abs()))
+                });
+        sample_peaks.push(f64::from(peak));
+        dc_offset.push(sum / frames);
+        square_sum += squares;
+        clipped += clipped_runs(channel);
+    }
+    let max_sample_peak = sample_peaks.iter().copied().fold(0.0f64, f64::max);
+    let mean_square = square_sum / (frames * source.len() as f64);
+    let crest_factor_db = (mean_square > 0.0)
+        .then(|| Db(20.0 * max_sample_peak.log10() - 10.0 * mean_square.log10()));
+
+    let mono_in_stereo = view.source_channels == 2
+        && view
+            .left
+            .iter()
+            .zip(view.right)
+            .all(|(l, r)| (l - r).abs() <= MONO_MAX_DIFFERENCE);
+
+    // Correlation sums per 100 ms block (on the loudness grid).
+    let bounds = &loud.block_bounds;
+    let subblocks = loud.block_energy.len() / BLOCKS_PER_SUBBLOCK;
+    let gate = loud
+        .summary
+        .integrated
+        .map(|i| (i.0 + LRA_RELATIVE_GATE_LU).max(ABSOLUTE_GATE_LUFS));
+    let (mut ll, mut rr, mut lr) = (0.0f64, 0.0f64, 0.0f64);
+    let mut active = 0usize;
+    let mut negative = 0usize;
+    let mut run = 0usize;
+    let mut longest_run = 0usize;
+    let mut tally = |range: std::ops::Range<usize>, judge: bool| {
+        let (mut bl, mut br, mut bx) = (0.0f64, 0.0f64, 0.0f64);
+        for (&l, &r) in view.left[range.clone()].iter().zip(&view.right[range]) {
+            let (l, r) = (f64::from(l), f64::from(r));
+            bl += l * l;
+            br += r * r;
+            bx += l * r;
+        }
+        ll += bl;
+        rr += br;
+        lr += bx;
+        (judge, bl, br, bx)
+    };
+    let mut judged = Vec::with_capacity(subblocks + 1);
+    for j in 0..subblocks {
+        let first = j * BLOCKS_PER_SUBBLOCK;
+        let last = first + BLOCKS_PER_SUBBLOCK;
+        let loud_enough = gate.is_some_and(|g| loud.blocks_lufs(first, last) > g);
+        judged.push(tally(bounds[first]..bounds[last], loud_enough));
+    }
+    let tail_start = bounds[subblocks * BLOCKS_PER_SUBBLOCK];
+    judged.push(tally(tail_start..view.frames(), false));
+    for (judge, bl, br, bx) in judged {
+        if !judge {
+            continue;
+        }
+        active += 1;
+        let is_negative = bl > 0.0 && br > 0.0 && bx / (bl * br).sqrt() < NEGATIVE_CORRELATION;
+        if is_negative {
+            negative += 1;
+            run += 1;
+            longest_run = longest_run.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let correlation = (ll > 0.0 && rr > 0.0).then(|| (lr / (ll * rr).sqrt()).clamp(-1.0, 1.0));
+    // MID = (L+R)/2, SIDE = (L-R)/2 energies from the same sums.
+    let mid_energy = (ll + rr + 2.0 * lr) / 4.0;
+    let side_energy = (ll + rr - 2.0 * lr) / 4.0;
+    let mid_side_ratio_db =
+        bounded_ratio_db(mid_energy.max(0.0), side_energy.max(0.0), RATIO_LIMIT_DB);
+    let channel_mean = (ll + rr) / 2.0;
+    let mono_sum_loss_db =
+        bounded_ratio_db(mid_energy.max(0.0), channel_mean, RATIO_LIMIT_DB).map(|db| Db(-db.0));
+    let negative_correlation_share = if active > 0 {
+        negative as f64 / active as f64
+    } else {
+        0.0
+    };
+    let phase_issue =
+        negative_correlation_share >= PHASE_ISSUE_SHARE || longest_run >= PHASE_ISSUE_RUN_BLOCKS;
+
+    let silent_subblocks = (0..subblocks)
+        .filter(|&j| {
+            let first = j * BLOCKS_PER_SUBBLOCK;
+            loud.blocks_lufs(first, first + BLOCKS_PER_SUBBLOCK) <= ABSOLUTE_GATE_LUFS
+        })
+        .count();
+    let silence_share = if subblocks > 0 {
+        silent_subblocks as f64 / subblocks as f64
+    } else if max_sample_peak == 0.0 {
+        1.0
+    } else {
+        0.0
+    };
+
+    TimeStats {
+        sample_peaks,
+        max_sample_peak,
+        crest_factor_db,
+        health: HealthAnalysis {
+            clipped_runs: clipped,
+            clip_run_min_samples: CLIP_RUN_MIN_SAMPLES,
+            dc_offset,
+            silence_share,
+            mono_in_stereo,
+            headroom_db: (max_sample_peak > 0.0).then(|| Db(-20.0 * max_sample_peak.log10())),
+        },
+        correlation,
+        mid_side_ratio_db,
+        mono_sum_loss_db,
+        negative_correlation_share,
+        phase_issue,
+    }
+}
