@@ -1,1 +1,231 @@
-//! (to be written)
+//! Wideband "glue" compressor, and the static gain computer every dynamics
+//! stage shares.
+//!
+//! Why this topology: detector (optional side-chain high-pass so the kick
+//! and sub do not pump the whole mix) → peak or RMS level → attack/release
+//! follower on the linear level → soft-knee gain computer. Detection is
+//! stereo-linked (one gain for both channels) so the image never shifts.
+
+use crate::biquad::{BUTTERWORTH_Q, BiquadCoeffs, StereoBiquad};
+use crate::envelope::{LevelFollower, MeanSquare, ReductionMeter};
+use crate::{DspError, Processor};
+use lacquer_core::chain::{CompressorCurve, DetectorMode, GlueSettings};
+
+const STAGE: &str = "glue compressor";
+/// Largest makeup gain accepted (dB).
+pub const MAX_MAKEUP_DB: f64 = 24.0;
+
+/// Soft-knee static curve (Giannoulis, Massberg & Reiss 2012 form): below
+/// `threshold − knee/2` no reduction, above `threshold + knee/2` the output
+/// rises `1/ratio` dB per dB, a quadratic joins the two.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GainComputer {
+    threshold_db: f64,
+    slope: f64,
+    knee_db: f64,
+    /// Linear level below which the reduction is exactly zero.
+    knee_start: f64,
+}
+
+impl GainComputer {
+    pub fn new(threshold_db: f64, ratio: f64, knee_db: f64) -> Self {
+        Self {
+            threshold_db,
+            slope: 1.0 - 1.0 / ratio,
+            knee_db,
+            knee_start: 10f64.powf((threshold_db - knee_db / 2.0) / 20.0),
+        }
+    }
+
+    /// Reduction (dB, ≥ 0) for a level in dB.
+    pub fn reduction_db(&self, level_db: f64) -> f64 {
+        let over = level_db - self.threshold_db;
+        if 2.0 * over <= -self.knee_db {
+            0.0
+        } else if 2.0 * over.abs() < self.knee_db {
+            let x = over + self.knee_db / 2.0;
+            self.slope * x * x / (2.0 * self.knee_db)
+        } else {
+            self.slope * over
+        }
+    }
+
+    /// Reduction (dB) for a linear level; exactly 0 below the knee.
+    #[inline(always)]
+    pub fn reduction_db_linear(&self, level: f64) -> f64 {
+        if level <= self.knee_start || self.slope == 0.0 {
+            0.0
+        } else {
+            self.reduction_db(20.0 * level.log10())
+        }
+    }
+}
+
+/// Validates a curve; `what` names it in the error.
+pub(crate) fn validate_curve(
+    stage: &'static str,
+    what: &str,
+    curve: &CompressorCurve,
+) -> Result<(), DspError> {
+    let bad = |reason: String| DspError::InvalidSetting { stage, reason };
+    if !(curve.threshold_db.is_finite()
+        && curve.threshold_db <= 24.0
+        && curve.threshold_db >= -120.0)
+    {
+        return Err(bad(format!(
+            "{what}: threshold {} dB must be in [-120, 24]",
+            curve.threshold_db
+        )));
+    }
+    if !(curve.ratio.is_finite() && curve.ratio >= 1.0) {
+        return Err(bad(format!("{what}: ratio {} must be ≥ 1", curve.ratio)));
+    }
+    if !(curve.knee_db.is_finite() && (0.0..=48.0).contains(&curve.knee_db)) {
+        return Err(bad(format!(
+            "{what}: knee {} dB must be in [0, 48]",
+            curve.knee_db
+        )));
+    }
+    for (name, ms) in [("attack", curve.attack_ms), ("release", curve.release_ms)] {
+        if !(ms.is_finite() && (0.0..=10_000.0).contains(&ms)) {
+            return Err(bad(format!("{what}: {name} {ms} ms must be in [0, 10000]")));
+        }
+    }
+    if !(curve.makeup_db.is_finite() && curve.makeup_db.abs() <= MAX_MAKEUP_DB) {
+        return Err(bad(format!(
+            "{what}: makeup {} dB must be within ±{MAX_MAKEUP_DB}",
+            curve.makeup_db
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_rate(
+    stage: &'static str,
+    sample_rate: u32,
+    max_block: usize,
+) -> Result<(), DspError> {
+    if max_block == 0 {
+        return Err(DspError::ZeroBlock(max_block));
+    }
+    if !(8_000..=384_000).contains(&sample_rate) {
+        return Err(DspError::UnsupportedSampleRate {
+            stage,
+            rate: sample_rate,
+        });
+    }
+    Ok(())
+}
+
+/// The glue compressor processor.
+#[derive(Debug, Clone)]
+pub struct GlueCompressor {
+    settings: GlueSettings,
+    computer: GainComputer,
+    sidechain: Option<StereoBiquad>,
+    mean_square: MeanSquare,
+    follower: LevelFollower,
+    makeup: f64,
+    meter: ReductionMeter,
+}
+
+impl GlueCompressor {
+    pub fn new(settings: &GlueSettings) -> Self {
+        let c = &settings.curve;
+        Self {
+            settings: settings.clone(),
+            computer: GainComputer::new(c.threshold_db, c.ratio.max(1.0), c.knee_db),
+            sidechain: None,
+            mean_square: MeanSquare::new(settings.rms_window_ms, 48_000.0),
+            follower: LevelFollower::new(c.attack_ms, c.release_ms, 48_000.0),
+            makeup: 1.0,
+            meter: ReductionMeter::default(),
+        }
+    }
+
+    pub fn max_gain_reduction_db(&self) -> f64 {
+        self.meter.max_db()
+    }
+
+    pub fn mean_gain_reduction_db(&self) -> f64 {
+        self.meter.mean_db()
+    }
+}
+
+impl Processor for GlueCompressor {
+    fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError> {
+        check_rate(STAGE, sample_rate, max_block)?;
+        let s = &self.settings;
+        validate_curve(STAGE, "curve", &s.curve)?;
+        let rate = f64::from(sample_rate);
+        if !(s.rms_window_ms.is_finite() && (0.0..=1000.0).contains(&s.rms_window_ms)) {
+            return Err(DspError::InvalidSetting {
+                stage: STAGE,
+                reason: format!("RMS window {} ms must be in [0, 1000]", s.rms_window_ms),
+            });
+        }
+        let hp = s.sidechain_highpass_hz;
+        if !(hp.is_finite() && hp >= 0.0 && hp < 0.45 * rate) {
+            return Err(DspError::InvalidSetting {
+                stage: STAGE,
+                reason: format!(
+                    "side-chain high-pass {hp} Hz must be in [0, {})",
+                    0.45 * rate
+                ),
+            });
+        }
+        let c = &s.curve;
+        self.computer = GainComputer::new(c.threshold_db, c.ratio, c.knee_db);
+        self.sidechain =
+            (hp > 0.0).then(|| StereoBiquad::new(BiquadCoeffs::highpass(rate, hp, BUTTERWORTH_Q)));
+        self.mean_square = MeanSquare::new(s.rms_window_ms, rate);
+        self.follower = LevelFollower::new(c.attack_ms, c.release_ms, rate);
+        self.makeup = 10f64.powf(c.makeup_db / 20.0);
+        self.reset();
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        if let Some(hp) = &mut self.sidechain {
+            hp.reset();
+        }
+        self.mean_square.reset();
+        self.follower.reset();
+        self.meter.reset();
+    }
+
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if !self.settings.enabled {
+            return;
+        }
+        let rms = self.settings.detector == DetectorMode::Rms;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let (xl, xr) = (f64::from(*l), f64::from(*r));
+            let (dl, dr) = match &mut self.sidechain {
+                Some(hp) => hp.tick2(xl, xr),
+                None => (xl, xr),
+            };
+            let level = if rms {
+                self.mean_square.tick(0.5 * (dl * dl + dr * dr)).sqrt()
+            } else {
+                dl.abs().max(dr.abs())
+            };
+            let smoothed = self.follower.tick(level);
+            let reduction_db = self.computer.reduction_db_linear(smoothed);
+            self.meter.record(reduction_db);
+            let gain = if reduction_db > 0.0 {
+                db_to_gain(-reduction_db) * self.makeup
+            } else {
+                self.makeup
+            };
+            *l = (xl * gain) as f32;
+            *r = (xr * gain) as f32;
+        }
+    }
+}
+
+/// dB → linear amplitude (`exp` is cheaper than `powf` per sample).
+#[inline(always)]
+pub(crate) fn db_to_gain(db: f64) -> f64 {
+    (db * (std::f64::consts::LN_10 / 20.0)).exp()
+}
