@@ -84,17 +84,48 @@ pub fn design_half_band(transition: f64, attenuation_db: f64) -> Vec<f64> {
 /// Transition width (fraction of the stage's output rate) for 2x stage
 /// `index` of a cascade: the first stage has to be steep, the later ones only
 /// have to reject images of a signal that is already band-limited.
-fn stage_transition(index: usize) -> f64 {
+fn stage_transition(index: usize, passband_fraction: f64) -> f64 {
     let scale = (1usize << index) as f64;
-    (scale - PASSBAND_FRACTION) / (2.0 * scale)
+    (scale - passband_fraction) / (2.0 * scale)
+}
+
+/// What a cascade's filters are designed for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HalfBandSpec {
+    /// Share of the base-rate Nyquist band kept flat.
+    pub passband_fraction: f64,
+    /// Rejection of images / aliases, in dB.
+    pub attenuation_db: f64,
+}
+
+impl HalfBandSpec {
+    /// For audio that is filtered and heard: ≥ 100 dB rejection, flat to
+    /// 0.9 of Nyquist.
+    pub const AUDIO: Self = Self {
+        passband_fraction: PASSBAND_FRACTION,
+        attenuation_db: STOPBAND_ATTENUATION_DB,
+    };
+    /// For peak detection: a leak at −60 dB moves a peak reading by under
+    /// 0.01 dB, but a droop near Nyquist hides real overs: a limiter pushes
+    /// down exactly the peaks its detector sees, so what survives is whatever
+    /// the detector under-reads (measured on limited white noise: a detector
+    /// flat to 0.97 of Nyquist read 0.17 dB under a long-kernel
+    /// reconstruction, one flat to 0.99 read 0.09 dB over it).
+    pub const PEAK_DETECTION: Self = Self {
+        passband_fraction: 0.99,
+        attenuation_db: 60.0,
+    };
 }
 
 /// Branch taps for stage `index`, scaled for use in f32 arithmetic.
-fn stage_taps(index: usize, gain: f64) -> Vec<f32> {
-    design_half_band(stage_transition(index), STOPBAND_ATTENUATION_DB)
-        .into_iter()
-        .map(|t| (t * gain) as f32)
-        .collect()
+fn stage_taps(index: usize, gain: f64, spec: HalfBandSpec) -> Vec<f32> {
+    design_half_band(
+        stage_transition(index, spec.passband_fraction),
+        spec.attenuation_db,
+    )
+    .into_iter()
+    .map(|t| (t * gain) as f32)
+    .collect()
 }
 
 /// Dot product written so the compiler can vectorise it (independent
@@ -167,8 +198,8 @@ struct UpStage {
 }
 
 impl UpStage {
-    fn new(index: usize) -> Self {
-        let taps = stage_taps(index, 2.0);
+    fn new(index: usize, spec: HalfBandSpec) -> Self {
+        let taps = stage_taps(index, 2.0, spec);
         let history = History::new(taps.len());
         Self { taps, history }
     }
@@ -198,8 +229,8 @@ struct DownStage {
 }
 
 impl DownStage {
-    fn new(index: usize) -> Self {
-        let taps = stage_taps(index, 1.0);
+    fn new(index: usize, spec: HalfBandSpec) -> Self {
+        let taps = stage_taps(index, 1.0, spec);
         let odd_history = History::new(taps.len());
         let even_delay = History::new(taps.len() / 2);
         Self {
@@ -243,10 +274,10 @@ pub struct Upsampler {
 
 impl Upsampler {
     /// `None` unless `factor` is 2, 4 or 8.
-    pub fn new(factor: usize) -> Option<Self> {
+    pub fn new(factor: usize, spec: HalfBandSpec) -> Option<Self> {
         let count = stages_for(factor)?;
         Some(Self {
-            stages: (0..count).map(UpStage::new).collect(),
+            stages: (0..count).map(|i| UpStage::new(i, spec)).collect(),
             factor,
         })
     }
@@ -307,8 +338,12 @@ impl RoundTrip {
     /// `None` unless `factor` is 2, 4 or 8.
     pub fn new(factor: usize) -> Option<Self> {
         let count = stages_for(factor)?;
-        let up: Vec<UpStage> = (0..count).map(UpStage::new).collect();
-        let down: Vec<DownStage> = (0..count).map(DownStage::new).collect();
+        let up: Vec<UpStage> = (0..count)
+            .map(|i| UpStage::new(i, HalfBandSpec::AUDIO))
+            .collect();
+        let down: Vec<DownStage> = (0..count)
+            .map(|i| DownStage::new(i, HalfBandSpec::AUDIO))
+            .collect();
         // Round trip of stage i in top-rate samples: (2K_i - 1) · 2^(count-i).
         let top_rate_delay: usize = (0..count)
             .map(|i| (up[i].latency() + down[i].latency()) << (count - i))
@@ -400,21 +435,22 @@ mod tests {
 
     #[test]
     fn half_bands_meet_their_design() {
-        for index in 0..MAX_STAGES {
-            let d = stage_transition(index);
-            let branch = design_half_band(d, STOPBAND_ATTENUATION_DB);
+        for (index, spec) in (0..MAX_STAGES)
+            .flat_map(|i| [(i, HalfBandSpec::AUDIO), (i, HalfBandSpec::PEAK_DETECTION)])
+        {
+            let d = stage_transition(index, spec.passband_fraction);
+            let branch = design_half_band(d, spec.attenuation_db);
+            let ripple_db = PASSBAND_RIPPLE_DB
+                .max(20.0 * (1.0 + 10f64.powf(-spec.attenuation_db / 20.0)).log10());
             let pass_edge = 0.25 - d / 2.0;
             let stop_edge = 0.25 + d / 2.0;
             for i in 0..=200 {
                 let f = pass_edge * i as f64 / 200.0;
                 let db = 20.0 * half_band_response(&branch, f).log10();
-                assert!(db.abs() < PASSBAND_RIPPLE_DB, "stage {index} {f}: {db} dB");
+                assert!(db.abs() < ripple_db, "stage {index} {f}: {db} dB");
                 let f = stop_edge + (0.5 - stop_edge) * i as f64 / 200.0;
                 let db = 20.0 * half_band_response(&branch, f).log10();
-                assert!(
-                    db < -STOPBAND_ATTENUATION_DB + 1.0,
-                    "stage {index} stop {f}: {db} dB"
-                );
+                assert!(db < -spec.attenuation_db, "stage {index} stop {f}: {db} dB");
             }
         }
     }
@@ -427,10 +463,9 @@ mod tests {
             for n in 0..400 {
                 out.push(rt.process(if n == 10 { 1.0 } else { 0.0 }, |x| x));
             }
-            let peak = out
-                .iter()
-                .enumerate()
-                .fold((0, 0.0f32), |b, (i, &v)| if v.abs() > b.1 { (i, v.abs()) } else { b });
+            let peak = out.iter().enumerate().fold((0, 0.0f32), |b, (i, &v)| {
+                if v.abs() > b.1 { (i, v.abs()) } else { b }
+            });
             assert_eq!(peak.0, 10 + rt.latency(), "factor {factor}");
             // Symmetric about the peak: a whole-sample, linear-phase delay.
             for d in 1..20 {
@@ -447,7 +482,7 @@ mod tests {
         let rate = 44_100.0;
         let freq = 15_000.0;
         for factor in [4, 8] {
-            let mut up = Upsampler::new(factor).unwrap();
+            let mut up = Upsampler::new(factor, HalfBandSpec::AUDIO).unwrap();
             let lat = up.latency_frames();
             let mut buf = [0.0f32; MAX_FACTOR];
             let mut worst: f64 = 0.0;
