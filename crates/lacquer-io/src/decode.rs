@@ -309,6 +309,18 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
     }
 
     let frames = channels.first().map_or(0, Vec::len);
+    // Lossless containers state their exact length; fewer frames than that
+    // means the file was cut short or frames were skipped as unreadable.
+    if is_lossless(&codec)
+        && let Some(declared) = track.num_frames
+        && frames > 0
+        && (frames as u64) < declared
+    {
+        return Err(corrupt(
+            path,
+            format!("truncated: the header declares {declared} frames, only {frames} decoded"),
+        ));
+    }
     if frames == 0 {
         return Err(IoError::Empty {
             path: path.to_path_buf(),
@@ -355,6 +367,10 @@ fn format_bits(format: SampleFormat) -> u32 {
         SampleFormat::U32 | SampleFormat::S32 | SampleFormat::F32 => 32,
         SampleFormat::F64 => 64,
     }
+}
+
+fn is_lossless(codec: &str) -> bool {
+    codec.starts_with("pcm") || codec == "flac" || codec == "alac"
 }
 
 /// "pcm_f64le" → 64, "pcm_s24be" → 24; `None` for other codecs.
