@@ -225,6 +225,15 @@ ARTIST_ALIASES = {
 }
 
 
+# Sources whose audio ends long before the file does (measured, not guessed):
+# clips are placed inside the audible part only.
+AUDIBLE_UNTIL_S = {
+    # libopenmpt renders 22.5 s of music, then 70 s of digital silence
+    # (ffmpeg silencedetect at -60 dB; found by fetch's near-silence check).
+    "usr/share/games/pingus/data/music/pingus-2.it": 22.5,
+}
+
+
 @dataclass(frozen=True)
 class InventoryFile:
     package: str
@@ -331,6 +340,7 @@ def collect_tracks(inventory: list[InventoryFile]) -> list[Track]:
         else:
             path, sha, duration_s = mpath, f.sha256, f.duration_s
             name = mpath.rsplit("/", 1)[1].rsplit(".", 1)[0]
+        duration_s = min(duration_s, AUDIBLE_UNTIL_S.get(mpath, duration_s))
         artist = rule.artist or f.artist.strip('"').split(";")[-1].strip().replace('""', '"') or "unknown"
         artist = ARTIST_ALIASES.get(artist, artist)
         album = rule.album or f.album or f.package
