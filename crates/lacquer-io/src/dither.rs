@@ -82,7 +82,11 @@ pub fn quantize(channels: &[Vec<f32>], bits: u32, dither: Dither) -> Vec<Vec<i32
             samples
                 .iter()
                 .map(|&s| {
-                    let x = if s.is_finite() { f64::from(s) * scale } else { 0.0 };
+                    let x = if s.is_finite() {
+                        f64::from(s) * scale
+                    } else {
+                        0.0
+                    };
                     let noise = if use_dither {
                         rng.uniform() - rng.uniform()
                     } else {

@@ -223,7 +223,9 @@ fn encode_wav(
         match encoding {
             WavEncoding::Float32 => {
                 for s in interleave(buffer.channels()) {
-                    writer.write_sample(s).map_err(|e| encode_error(format, e))?;
+                    writer
+                        .write_sample(s)
+                        .map_err(|e| encode_error(format, e))?;
                 }
             }
             WavEncoding::Pcm16 => {
@@ -237,7 +239,9 @@ fn encode_wav(
             WavEncoding::Pcm24 => {
                 let ints = quantize(buffer.channels(), 24, dither);
                 for s in interleave(&ints) {
-                    writer.write_sample(s).map_err(|e| encode_error(format, e))?;
+                    writer
+                        .write_sample(s)
+                        .map_err(|e| encode_error(format, e))?;
                 }
             }
         }
@@ -291,15 +295,16 @@ fn encode_mp3(buffer: &AudioBuffer, mode: Mp3Mode) -> Result<Vec<u8>, IoError> {
 
     let format = OutputFormat::Mp3(mode);
     let err = |e: &dyn fmt::Display| encode_error(format, e);
-    let mut builder =
-        Builder::new().ok_or_else(|| err(&"LAME could not allocate an encoder"))?;
+    let mut builder = Builder::new().ok_or_else(|| err(&"LAME could not allocate an encoder"))?;
     builder.set_num_channels(2).map_err(|e| err(&e))?;
     builder
         .set_sample_rate(buffer.sample_rate())
         .map_err(|e| err(&e))?;
     builder.set_mode(Mode::JointStereo).map_err(|e| err(&e))?;
     // q=2 is LAME's recommended "high quality" algorithm setting.
-    builder.set_quality(Quality::NearBest).map_err(|e| err(&e))?;
+    builder
+        .set_quality(Quality::NearBest)
+        .map_err(|e| err(&e))?;
     // The Xing/LAME tag carries encoder delay and padding, which is what lets
     // a decoder return exactly the original number of samples.
     builder.set_to_write_vbr_tag(true).map_err(|e| err(&e))?;
@@ -310,7 +315,9 @@ fn encode_mp3(buffer: &AudioBuffer, mode: Mp3Mode) -> Result<Vec<u8>, IoError> {
         }
         Mp3Mode::V0 => {
             builder.set_vbr_mode(VbrMode::Mtrh).map_err(|e| err(&e))?;
-            builder.set_vbr_quality(Quality::Best).map_err(|e| err(&e))?;
+            builder
+                .set_vbr_quality(Quality::Best)
+                .map_err(|e| err(&e))?;
         }
     }
     let mut encoder = builder.build().map_err(|e| err(&e))?;
@@ -321,10 +328,9 @@ fn encode_mp3(buffer: &AudioBuffer, mode: Mp3Mode) -> Result<Vec<u8>, IoError> {
     } else {
         left
     };
-    let mut out = Vec::new();
     // encode_to_vec writes into spare capacity without growing the vector:
     // reserve LAME's documented worst case first.
-    out.reserve(mp3lame_encoder::max_required_buffer_size(left.len()));
+    let mut out = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(left.len()));
     encoder
         .encode_to_vec(DualPcm { left, right }, &mut out)
         .map_err(|e| err(&e))?;

@@ -130,7 +130,9 @@ fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> std::io::Result<(Path
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::other("could not create a unique temporary file"))
+    Err(std::io::Error::other(
+        "could not create a unique temporary file",
+    ))
 }
 
 /// Refuses an output path that names the same file as the input (after

@@ -88,7 +88,11 @@ fn dither_error_does_not_depend_on_the_signal() {
         .collect();
     let (fund, _) = fit_sine(&err, RATE, TONE_HZ);
     let (third, _) = fit_sine(&err, RATE, 3.0 * TONE_HZ);
-    println!("error components: fundamental {:.1} dBFS, 3rd {:.1} dBFS", db(fund), db(third));
+    println!(
+        "error components: fundamental {:.1} dBFS, 3rd {:.1} dBFS",
+        db(fund),
+        db(third)
+    );
     assert!(fund < HARMONIC_LIMIT && third < HARMONIC_LIMIT);
 }
 
@@ -106,7 +110,11 @@ fn minus_100_dbfs_tone_survives_16_bit_with_dither_only() {
         db(level),
         db(third)
     );
-    assert!((db(level) - db(amp)).abs() <= QUIET_TONE_TOL_DB, "{:.2} dBFS", db(level));
+    assert!(
+        (db(level) - db(amp)).abs() <= QUIET_TONE_TOL_DB,
+        "{:.2} dBFS",
+        db(level)
+    );
     assert!(third < HARMONIC_LIMIT);
 
     // Plain rounding erases it: every sample rounds to zero.
@@ -155,15 +163,18 @@ fn float_output_is_never_dithered() {
         Overwrite::Refuse,
     )
     .unwrap();
-    assert_eq!(decode_file(&p, &DecodeOptions::default()).unwrap().buffer, buffer);
+    assert_eq!(
+        decode_file(&p, &DecodeOptions::default()).unwrap().buffer,
+        buffer
+    );
 }
 
 #[test]
 fn on_grid_input_is_not_dithered_and_channels_get_independent_noise() {
     let grid = on_grid_noise(RATE, 1.0, 16, 2);
     let q = quantize(grid.channels(), 16, Dither::Auto);
-    for ch in 0..2 {
-        for (i, (&v, &s)) in q[ch].iter().zip(grid.channel(ch)).enumerate() {
+    for (ch, q_ch) in q.iter().enumerate() {
+        for (i, (&v, &s)) in q_ch.iter().zip(grid.channel(ch)).enumerate() {
             assert_eq!(v as f32, s * 32768.0, "ch {ch} frame {i}");
         }
     }

@@ -4,8 +4,7 @@ mod common;
 
 use common::*;
 use lacquer_io::{
-    DecodeOptions, IoError, Mp3Mode, OutputFormat, Overwrite, WavEncoding, decode_file,
-    write_file,
+    DecodeOptions, IoError, Mp3Mode, OutputFormat, Overwrite, WavEncoding, decode_file, write_file,
 };
 use lacquer_testkit::sine;
 
@@ -65,7 +64,10 @@ fn thirty_two_bit_int_wav_decodes() {
     for (i, &v) in left.iter().enumerate() {
         let expected = f64::from(v) / 2_147_483_648.0;
         let got = f64::from(d.buffer.channel(0)[i]);
-        assert!((got - expected).abs() <= S32_TOL * expected.abs().max(1e-3), "frame {i}");
+        assert!(
+            (got - expected).abs() <= S32_TOL * expected.abs().max(1e-3),
+            "frame {i}"
+        );
     }
 }
 
@@ -82,8 +84,15 @@ fn aiff_decodes_bit_exact() {
     assert_eq!(d.buffer.sample_rate(), 44_100);
     assert_eq!(d.buffer.len(), ints.len());
     for (i, &v) in ints.iter().enumerate() {
-        assert_eq!(d.buffer.channel(0)[i] * PCM16_SCALE, f32::from(v), "frame {i}");
-        assert_eq!(d.buffer.channel(1)[i] * PCM16_SCALE, f32::from(v.saturating_neg()));
+        assert_eq!(
+            d.buffer.channel(0)[i] * PCM16_SCALE,
+            f32::from(v),
+            "frame {i}"
+        );
+        assert_eq!(
+            d.buffer.channel(1)[i] * PCM16_SCALE,
+            f32::from(v.saturating_neg())
+        );
     }
 }
 
@@ -111,7 +120,7 @@ fn ninety_six_khz_24_bit_decodes() {
 fn three_channel_file_errors() {
     let dir = tempfile::tempdir().unwrap();
     let p = path_in(&dir, "lcr.wav");
-    let interleaved: Vec<i32> = (0..44_100 * 3 * 2).map(|i| (i % 1000) as i32).collect();
+    let interleaved: Vec<i32> = (0..44_100 * 3 * 2).map(|i: i32| i % 1000).collect();
     write_int_wav(&p, 3, 44_100, 16, &interleaved);
     match decode_file(&p, &DecodeOptions::default()) {
         Err(IoError::TooManyChannels { channels, .. }) => assert_eq!(channels, 3),

@@ -52,7 +52,9 @@ fn one_khz_level_and_thdn_44k1_to_48k() {
 
 #[test]
 fn passband_is_flat_to_20_khz() {
-    for freq in [20.0, 100.0, 1000.0, 5000.0, 10_000.0, 15_000.0, 18_000.0, 20_000.0] {
+    for freq in [
+        20.0, 100.0, 1000.0, 5000.0, 10_000.0, 15_000.0, 18_000.0, 20_000.0,
+    ] {
         let (gain, _) = tone_gain_db(44_100, 48_000, freq);
         println!("passband 44.1->48 {freq} Hz: {gain:+.5} dB");
         assert!(gain.abs() <= PASSBAND_TOL_DB, "{freq} Hz: {gain:+.5} dB");
@@ -74,8 +76,8 @@ fn tones_above_the_new_nyquist_are_removed() {
     ] {
         let input = tone(from_hz, freq, -1.0, 1.0);
         let out = resample(&input, to_hz).unwrap();
-        let atten = db(rms(interior(input.channel(0), from_hz)))
-            - db(rms(interior(out.channel(0), to_hz)));
+        let atten =
+            db(rms(interior(input.channel(0), from_hz))) - db(rms(interior(out.channel(0), to_hz)));
         println!("stopband {from_hz}->{to_hz}, {freq} Hz: {atten:.1} dB");
         assert!(atten >= STOPBAND_MIN_ATTEN_DB, "{freq} Hz: {atten:.1} dB");
     }
@@ -83,7 +85,12 @@ fn tones_above_the_new_nyquist_are_removed() {
 
 #[test]
 fn output_is_time_aligned_with_input() {
-    for (from_hz, to_hz) in [(44_100u32, 48_000u32), (48_000, 44_100), (96_000, 44_100), (22_050, 48_000)] {
+    for (from_hz, to_hz) in [
+        (44_100u32, 48_000u32),
+        (48_000, 44_100),
+        (96_000, 44_100),
+        (22_050, 48_000),
+    ] {
         let freq = 440.0;
         let input = tone(from_hz, freq, -6.0, 1.0);
         let out = resample(&input, to_hz).unwrap();
@@ -94,7 +101,10 @@ fn output_is_time_aligned_with_input() {
             .zip(&ideal[edge..])
             .map(|(a, b)| (f64::from(*a) - f64::from(*b)).abs())
             .fold(0.0, f64::max);
-        println!("alignment {from_hz}->{to_hz}: worst error {:.1} dBFS", db(worst));
+        println!(
+            "alignment {from_hz}->{to_hz}: worst error {:.1} dBFS",
+            db(worst)
+        );
         assert!(worst <= ALIGNMENT_TOL, "{from_hz}->{to_hz}: {worst}");
     }
 }

@@ -114,7 +114,11 @@ fn bit_flips_never_panic_and_flac_detects_them() {
             let flips = 1 + rng.range(0, 7);
             // FLAC frames start after fLaC + STREAMINFO (42 bytes) + padding;
             // flip only inside audio frames there so the CRC must catch it.
-            let start = if matches!(format, OutputFormat::Flac(_)) { 8192.min(v.len() / 2) } else { 0 };
+            let start = if matches!(format, OutputFormat::Flac(_)) {
+                8192.min(v.len() / 2)
+            } else {
+                0
+            };
             for _ in 0..flips {
                 let at = rng.range(start, v.len() - 1);
                 v[at] ^= 1 << rng.range(0, 7);

@@ -11,9 +11,9 @@ use lacquer_testkit::{Rng, pink_noise};
 
 /// Integrated loudness may move this much through a 320 kbit/s MP3.
 const MP3_LOUDNESS_TOL_LU: f64 = 0.3;
-/// The LAME tag carries encoder delay and padding, so symphonia trims the
-/// decode to the original length exactly.
-const MP3_LENGTH_TOL_FRAMES: usize = 0;
+// Decoded MP3 length must equal the input length exactly (tolerance 0
+// frames): the LAME tag carries encoder delay and padding and symphonia
+// trims both.
 
 fn lossless_round_trip(format: OutputFormat, bits: u32) {
     let dir = tempfile::tempdir().unwrap();
@@ -31,7 +31,10 @@ fn lossless_round_trip(format: OutputFormat, bits: u32) {
             .iter()
             .zip(decoded.buffer.channel(ch))
             .position(|(a, b)| a.to_bits() != b.to_bits());
-        assert_eq!(mismatch, None, "{format}: first differing frame, channel {ch}");
+        assert_eq!(
+            mismatch, None,
+            "{format}: first differing frame, channel {ch}"
+        );
     }
 }
 
@@ -114,10 +117,7 @@ fn mp3_320_keeps_loudness_and_length() {
         (after - before).abs() <= MP3_LOUDNESS_TOL_LU,
         "loudness {before:.3} -> {after:.3} LUFS"
     );
-    assert!(
-        len_in.abs_diff(len_out) <= MP3_LENGTH_TOL_FRAMES,
-        "length {len_in} -> {len_out} frames"
-    );
+    assert_eq!(len_out, len_in, "decoded MP3 length in frames");
 }
 
 #[test]
@@ -128,10 +128,7 @@ fn mp3_v0_keeps_loudness_and_length() {
         (after - before).abs() <= MP3_LOUDNESS_TOL_LU,
         "loudness {before:.3} -> {after:.3} LUFS"
     );
-    assert!(
-        len_in.abs_diff(len_out) <= MP3_LENGTH_TOL_FRAMES,
-        "length {len_in} -> {len_out} frames"
-    );
+    assert_eq!(len_out, len_in, "decoded MP3 length in frames");
 }
 
 #[test]

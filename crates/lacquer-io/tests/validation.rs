@@ -28,7 +28,10 @@ fn decode_err(path: &std::path::Path, opts: &DecodeOptions) -> IoError {
         err.to_string().contains(&path.display().to_string()),
         "message must name the file: {err}"
     );
-    assert!(err.is_invalid_input(), "{err} should count as invalid input");
+    assert!(
+        err.is_invalid_input(),
+        "{err} should count as invalid input"
+    );
     err
 }
 
@@ -85,7 +88,15 @@ fn unknown_codec_in_wav_is_unsupported_codec() {
     fmt_ext.extend_from_slice(&32u16.to_le_bytes());
     fmt_ext.extend_from_slice(&1012u16.to_le_bytes());
     fmt_ext.extend_from_slice(&7u16.to_le_bytes());
-    for (a, b) in [(256i16, 0i16), (512, -256), (0, 0), (192, 64), (240, 0), (460, -208), (392, -232)] {
+    for (a, b) in [
+        (256i16, 0i16),
+        (512, -256),
+        (0, 0),
+        (192, 64),
+        (240, 0),
+        (460, -208),
+        (392, -232),
+    ] {
         fmt_ext.extend_from_slice(&a.to_le_bytes());
         fmt_ext.extend_from_slice(&b.to_le_bytes());
     }
@@ -108,7 +119,10 @@ fn unknown_codec_in_wav_is_unsupported_codec() {
     std::fs::write(&p, v).unwrap();
     let err = decode_err(&p, &DecodeOptions::default());
     assert!(
-        matches!(err, IoError::UnsupportedCodec { .. } | IoError::UnsupportedFormat { .. }),
+        matches!(
+            err,
+            IoError::UnsupportedCodec { .. } | IoError::UnsupportedFormat { .. }
+        ),
         "{err:?}"
     );
 }
@@ -142,7 +156,10 @@ fn over_the_configured_limit_is_too_long() {
         ..DecodeOptions::default()
     };
     let err = decode_err(&p, &opts);
-    assert!(matches!(err, IoError::TooLong { max_seconds, .. } if max_seconds == 2.0), "{err:?}");
+    assert!(
+        matches!(err, IoError::TooLong { max_seconds, .. } if max_seconds == 2.0),
+        "{err:?}"
+    );
     // The default limit (30 min) admits it.
     assert!(decode_file(&p, &DecodeOptions::default()).is_ok());
     assert_eq!(DecodeOptions::default().max_duration_seconds, 1800.0);
@@ -169,7 +186,10 @@ fn nan_is_reported_with_channel_and_time() {
             ..
         } => {
             assert_eq!(channel, 1);
-            assert!((time_seconds - 0.25).abs() < NAN_TIME_TOL_S, "{time_seconds}");
+            assert!(
+                (time_seconds - 0.25).abs() < NAN_TIME_TOL_S,
+                "{time_seconds}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -197,7 +217,10 @@ fn three_channels_are_refused() {
     let three: Vec<i32> = frames.chunks(2).flat_map(|f| [f[0], f[1], f[0]]).collect();
     write_int_wav(&p, 3, 44_100, 16, &three);
     let err = decode_err(&p, &DecodeOptions::default());
-    assert!(matches!(err, IoError::TooManyChannels { channels: 3, .. }), "{err:?}");
+    assert!(
+        matches!(err, IoError::TooManyChannels { channels: 3, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -233,7 +256,10 @@ fn sixty_four_bit_float_is_outside_bit_depth_range() {
         .collect();
     std::fs::write(&p, raw_wav(3, 2, 44_100, 64, &data)).unwrap();
     let err = decode_err(&p, &DecodeOptions::default());
-    assert!(matches!(err, IoError::BitDepthOutOfRange { bits: 64, .. }), "{err:?}");
+    assert!(
+        matches!(err, IoError::BitDepthOutOfRange { bits: 64, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]

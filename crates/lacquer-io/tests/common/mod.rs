@@ -160,6 +160,8 @@ pub fn fit_sine(x: &[f32], rate: u32, freq: f64) -> (f64, f64) {
     ((a * a + bc * bc).sqrt(), (resid / n).sqrt())
 }
 
+// Index loops read clearer than iterator chains for a 3×3 elimination.
+#[allow(clippy::needless_range_loop)]
 fn solve3(mut m: [[f64; 3]; 3], mut b: [f64; 3]) -> [f64; 3] {
     for col in 0..3 {
         let piv = (col..3)
