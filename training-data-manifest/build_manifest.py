@@ -214,6 +214,10 @@ LABEL_RULES: tuple[LabelRule, ...] = (
 EXCLUDED_PATHS = {
     WESNOTH + "frantic-old.ogg": "GENRE tag 'Game', older version of frantic.ogg",
     WESNOTH + "return_to_wesnoth.ogg": "no GENRE/ALBUM tag",
+    # No genre tag; the inventory calls it the calm one of the four, and
+    # spot_check.py measured it far from every other metal song (centroid
+    # 1.7 kHz vs a class median of 4.0 kHz, 12 % vs 25 % energy below 120 Hz).
+    FOF + "sectoid/Feelings/song.ogg": "genre unclear: calm piece in a metal song pack",
 }
 
 
@@ -397,20 +401,29 @@ def assign_splits(tracks: list[Track]) -> dict[str, str]:
     return split_of_group
 
 
+# A band in a by-song class keeps at least this many songs in train.
+MIN_TRAIN_SONGS_PER_PACKAGE = 2
+
+
 def _round_robin_by_package(track_groups: list[str]) -> dict[str, str]:
     """Classes split by track (too few artists to split by artist): within each
-    package, songs in alphabetical order go to test, val, train, train, ... so
-    that every package (here: band) is represented in test and val."""
+    package (here: band), songs in alphabetical order go to test, then val, then
+    train -- but val is skipped where that would leave the band with fewer than
+    MIN_TRAIN_SONGS_PER_PACKAGE training songs, because with so few songs the
+    training set matters more than a per-band validation figure."""
     by_package: dict[str, list[str]] = {}
     for g in track_groups:
         package = g.split(":", 1)[1].split("/", 1)[0]
         by_package.setdefault(package, []).append(g)
-    order = ("test", "val")
-    return {
-        g: (order[i] if i < len(order) else "train")
-        for groups in by_package.values()
-        for i, g in enumerate(sorted(groups))
-    }
+    split_of: dict[str, str] = {}
+    for groups in by_package.values():
+        songs = sorted(groups)
+        order = ["test"]
+        if len(songs) - 2 >= MIN_TRAIN_SONGS_PER_PACKAGE:
+            order.append("val")
+        for i, g in enumerate(songs):
+            split_of[g] = order[i] if i < len(order) else "train"
+    return split_of
 
 
 def build_rows(tracks: list[Track]) -> list[dict[str, str]]:
