@@ -173,6 +173,23 @@ class ShippedManifestTest(unittest.TestCase):
         for clip_id in ids:
             self.assertIn(clip_id, by_id)
 
+    def test_each_metal_band_is_in_test_and_keeps_two_training_songs(self) -> None:
+        songs: dict[tuple[str, str], set[str]] = {}
+        for r in self.rows:
+            if r["genre"] == "metal_rock":
+                songs.setdefault((r["package"], r["split"]), set()).add(r["source_track_id"])
+        for band in ("fretsonfire-songs-muldjord", "fretsonfire-songs-sectoid"):
+            self.assertEqual(len(songs.get((band, "test"), ())), 1, band)
+            self.assertGreaterEqual(len(songs.get((band, "train"), ())), bm.MIN_TRAIN_SONGS_PER_PACKAGE, band)
+
+    def test_versions_of_one_piece_share_a_split(self) -> None:
+        split_of = {r["source_track_id"]: r["split"] for r in self.rows}
+        for a, b in (
+            ("nexuiz-music/sixtyfour", "nexuiz-music/sixtyfour-revisited"),
+            ("colobot-common-sounds/humanitarian", "colobot-common-sounds/hv2"),
+        ):
+            self.assertEqual(split_of[a], split_of[b], (a, b))
+
     def test_rebuilding_from_the_rules_is_deterministic(self) -> None:
         inventory = Path("/work/shared/corpus/audio_files.tsv")
         if not inventory.exists():
