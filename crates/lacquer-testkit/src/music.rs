@@ -30,8 +30,9 @@ pub fn kick_loop(rate: u32, seconds: f64, peak_dbfs: f64) -> AudioBuffer {
 }
 
 /// A short stereo "mix" in the shape of an unmastered track: kick on every
-/// beat, a bass line, sustained chords panned wide, off-beat hats, and a
-/// little reverb-like decorrelated noise. Peaks at `peak_dbfs`.
+/// beat, snare on 2 and 4, a bass line, bright chords detuned between the
+/// channels, off-beat hats panned right, and a little reverb-like
+/// decorrelated noise. Peaks at `peak_dbfs`.
 pub fn demo_mix(rate: u32, seconds: f64, peak_dbfs: f64, seed: u64) -> AudioBuffer {
     let fs = f64::from(rate);
     let n = (seconds * fs).round() as usize;
@@ -79,16 +80,37 @@ pub fn demo_mix(rate: u32, seconds: f64, peak_dbfs: f64, seed: u64) -> AudioBuff
         right[i] += bass;
 
         // Chords: slightly detuned between channels for width.
+        // Harmonics falling at 1/h give the chords a bright, saw-like top.
         let mut pad_l = 0.0;
         let mut pad_r = 0.0;
         for (v, &cf) in chords_hz[bar_index].iter().enumerate() {
             let detune = 1.0 + 0.002 * (v as f64 + 1.0);
-            pad_l += (2.0 * PI * cf * tt).sin() + 0.3 * (4.0 * PI * cf * tt).sin();
-            pad_r +=
-                (2.0 * PI * cf * detune * tt).sin() + 0.3 * (4.0 * PI * cf * detune * tt).sin();
+            for h in 1..=12 {
+                let hf = h as f64;
+                pad_l += (2.0 * PI * cf * hf * tt).sin() / hf;
+                pad_r += (2.0 * PI * cf * detune * hf * tt).sin() / hf;
+            }
         }
-        left[i] += 0.05 * pad_l;
-        right[i] += 0.05 * pad_r;
+        left[i] += 0.035 * pad_l;
+        right[i] += 0.035 * pad_r;
+    }
+
+    // Snare on beats 2 and 4: a 190 Hz body plus a noise burst, centre.
+    let snare_len = (0.18 * fs) as usize;
+    let mut t = beat;
+    while (t as usize) < n {
+        let start = t as usize;
+        for j in 0..snare_len {
+            let tj = j as f64 / fs;
+            let body = (2.0 * PI * 190.0 * tj).sin() * (-tj / 0.04).exp();
+            let noise = rng.bipolar() * (-tj / 0.06).exp();
+            if start + j < n {
+                let v = 0.35 * body + 0.3 * noise;
+                left[start + j] += v;
+                right[start + j] += v;
+            }
+        }
+        t += 2.0 * beat;
     }
 
     // Hats: short high-passed noise bursts on the off-beats, panned right.
@@ -103,8 +125,8 @@ pub fn demo_mix(rate: u32, seconds: f64, peak_dbfs: f64, seed: u64) -> AudioBuff
             prev = white;
             let env = (-(j as f64) / (0.012 * fs)).exp();
             if start + j < n {
-                left[start + j] += 0.08 * env * hp;
-                right[start + j] += 0.14 * env * hp;
+                left[start + j] += 0.12 * env * hp;
+                right[start + j] += 0.2 * env * hp;
             }
         }
         t += beat;

@@ -1,0 +1,368 @@
+//! `lacquer analyze`: measure files and print what a mastering engineer looks
+//! at first.
+//!
+//! Every file is measured on its own; one bad file does not stop the others,
+//! but it does decide the exit status, so a script can trust `$?`.
+
+use crate::exit::Code;
+use anyhow::Result;
+use clap::Args;
+use lacquer_core::analysis::{Analysis, AnalysisWarning, SixBands};
+use lacquer_core::{AudioBuffer, Db, Lufs};
+use lacquer_io::{DecodeOptions, Decoded, IoError, decode_file};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Audio files to measure (WAV, AIFF, FLAC, MP3, OGG Vorbis, M4A/AAC).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// Print one JSON array (an entry per file) instead of tables.
+    #[arg(long)]
+    json: bool,
+
+    /// Refuse inputs longer than this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DecodeOptions::default().max_duration_seconds)]
+    max_duration: f64,
+}
+
+/// What `--json` prints per file.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Entry {
+    Measured {
+        file: PathBuf,
+        source: SourceSummary,
+        analysis: Box<Analysis>,
+        warnings: Vec<WarningEntry>,
+    },
+    Failed {
+        file: PathBuf,
+        error: ErrorEntry,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct SourceSummary {
+    container: String,
+    codec: String,
+    sample_rate_hz: u32,
+    channels: usize,
+    bits_per_sample: Option<u32>,
+    frames: u64,
+    duration_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct WarningEntry {
+    #[serde(flatten)]
+    warning: AnalysisWarning,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorEntry {
+    /// `invalid_input` (exit 2) or `failure` (exit 1).
+    kind: &'static str,
+    message: String,
+}
+
+pub fn run(args: &AnalyzeArgs) -> Result<Code> {
+    if !(args.max_duration.is_finite() && args.max_duration > 0.0) {
+        anyhow::bail!("--max-duration must be a positive number of seconds");
+    }
+    let options = DecodeOptions {
+        max_duration_seconds: args.max_duration,
+        ..DecodeOptions::default()
+    };
+    let mut status = Code::Success;
+    let mut entries = Vec::with_capacity(args.files.len());
+    for (index, file) in args.files.iter().enumerate() {
+        let entry = measure(file, &options);
+        if let Entry::Failed { error, .. } = &entry {
+            eprintln!("error: {}", error.message);
+            let code = if error.kind == "invalid_input" {
+                Code::InvalidInput
+            } else {
+                Code::Failure
+            };
+            status = status.max(code);
+        } else if !args.json {
+            if index > 0 {
+                println!();
+            }
+            print!("{}", render_table(&entry));
+        }
+        entries.push(entry);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    }
+    Ok(status)
+}
+
+fn measure(file: &Path, options: &DecodeOptions) -> Entry {
+    let failed = |kind, message: String| Entry::Failed {
+        file: file.to_path_buf(),
+        error: ErrorEntry { kind, message },
+    };
+    let decoded = match decode_file(file, options) {
+        Ok(d) => d,
+        Err(e) => {
+            let kind = if e.is_invalid_input() {
+                "invalid_input"
+            } else {
+                "failure"
+            };
+            return failed(kind, error_chain(&e));
+        }
+    };
+    let buffer = analysis_input(&decoded);
+    let analysis = match lacquer_analysis::analyze(&buffer) {
+        Ok(a) => a,
+        // The decoder already validated the samples, so this is our bug or
+        // a limit we did not foresee, not the user's file.
+        Err(e) => {
+            return failed(
+                "failure",
+                format!("{}: analysis failed: {e}", file.display()),
+            );
+        }
+    };
+    let warnings = analysis
+        .warnings()
+        .into_iter()
+        .map(|warning| WarningEntry {
+            message: warning.message(),
+            warning,
+        })
+        .collect();
+    let s = &decoded.source;
+    Entry::Measured {
+        file: file.to_path_buf(),
+        source: SourceSummary {
+            container: s.container.clone(),
+            codec: s.codec.clone(),
+            sample_rate_hz: s.sample_rate,
+            channels: s.channels,
+            bits_per_sample: s.bits_per_sample,
+            frames: s.frames,
+            duration_seconds: s.duration_seconds,
+        },
+        analysis: Box::new(analysis),
+        warnings,
+    }
+}
+
+/// The decoder always hands out stereo; a mono source is measured as what it
+/// is (one channel), so it is not reported as "mono in a stereo file".
+fn analysis_input(decoded: &Decoded) -> std::borrow::Cow<'_, AudioBuffer> {
+    use std::borrow::Cow;
+    if decoded.source.channels == 1 {
+        let mono = decoded.buffer.channel(0).to_vec();
+        match AudioBuffer::new(decoded.buffer.sample_rate(), vec![mono]) {
+            Ok(b) => Cow::Owned(b),
+            Err(_) => Cow::Borrowed(&decoded.buffer),
+        }
+    } else {
+        Cow::Borrowed(&decoded.buffer)
+    }
+}
+
+/// "outer: inner: innermost", so wrapped decoder errors are not lost.
+fn error_chain(error: &IoError) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        let _ = write!(message, ": {s}");
+        source = s.source();
+    }
+    message
+}
+
+fn render_table(entry: &Entry) -> String {
+    let Entry::Measured {
+        file,
+        source,
+        analysis: a,
+        warnings,
+    } = entry
+    else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut row = |label: &str, text: String| {
+        let _ = writeln!(out, "  {label:<10}  {text}");
+    };
+    let depth = source
+        .bits_per_sample
+        .map(|b| format!(", {b}-bit"))
+        .unwrap_or_default();
+    let layout = match source.channels {
+        1 => "mono",
+        2 => "stereo",
+        _ => "multichannel",
+    };
+    let format = if source.container == source.codec {
+        source.codec.clone()
+    } else {
+        format!("{} in {}", source.codec, source.container)
+    };
+    let header = format!(
+        "{}\n  {:<10}  {format}, {:.1} kHz{depth}, {layout}, {:.2} s",
+        file.display(),
+        "source",
+        f64::from(source.sample_rate_hz) / 1000.0,
+        source.duration_seconds,
+    );
+    let l = &a.loudness;
+    row(
+        "loudness",
+        format!(
+            "integrated {}   short-term max {}   momentary max {}   range {}",
+            lufs(l.integrated_lufs),
+            lufs(l.short_term_max_lufs),
+            lufs(l.momentary_max_lufs),
+            lu(l.loudness_range_lu),
+        ),
+    );
+    let per_channel = if l.true_peak_dbtp.len() == 2 {
+        format!(
+            " (L {}, R {})",
+            db_bare(l.true_peak_dbtp[0]),
+            db_bare(l.true_peak_dbtp[1])
+        )
+    } else {
+        String::new()
+    };
+    row(
+        "peaks",
+        format!(
+            "true peak {} dBTP{per_channel}   sample peak {} dBFS   crest {}   PLR {}",
+            db_bare(l.max_true_peak_dbtp),
+            db_bare(l.max_sample_peak_dbfs),
+            db(l.crest_factor_db),
+            db(l.plr_db),
+        ),
+    );
+    match &a.tonal {
+        Some(t) => row(
+            "tonal",
+            format!(
+                "{}   (dB re total, mid channel)",
+                bands(&t.bands_db, |v| format!("{:.1}", v.0))
+            ),
+        ),
+        None => row(
+            "tonal",
+            "no part of the track is above the loudness gate".into(),
+        ),
+    }
+    let d = &a.dynamics;
+    row(
+        "dynamics",
+        format!(
+            "short-term p10 {} / p50 {} / p95 {}   transients {:.1}/s, rise {}   low-end modulation {}",
+            lufs_bare(d.short_term_p10_lufs),
+            lufs_bare(d.short_term_p50_lufs),
+            lufs_bare(d.short_term_p95_lufs),
+            d.transient_density_per_second,
+            db(d.transient_sharpness_db),
+            db(d.low_end_modulation_db),
+        ),
+    );
+    let s = &a.stereo;
+    row(
+        "stereo",
+        format!(
+            "correlation {} (below 150 Hz {})   mid/side {}   mono-sum loss {}{}",
+            ratio(s.correlation),
+            ratio(s.correlation_below_150hz),
+            db(s.mid_side_ratio_db),
+            db(s.mono_sum_loss_db),
+            if s.phase_issue { "   PHASE ISSUE" } else { "" },
+        ),
+    );
+    if let Some(w) = &s.width_per_band {
+        row(
+            "width",
+            format!(
+                "{}   (side share of energy)",
+                bands(w, |v| format!("{v:.2}"))
+            ),
+        );
+    }
+    let h = &a.health;
+    let dc = h
+        .dc_offset
+        .iter()
+        .map(|v| {
+            let level = Db::from_amplitude(*v);
+            if level.0.is_finite() {
+                format!("{:.0}", level.0)
+            } else {
+                "-inf".to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ");
+    row(
+        "health",
+        format!(
+            "clipped runs {}   DC {dc} dBFS   silence {:.0} %   headroom {}{}",
+            h.clipped_runs,
+            h.silence_share * 100.0,
+            db(h.headroom_db),
+            if h.mono_in_stereo {
+                "   mono in stereo"
+            } else {
+                ""
+            },
+        ),
+    );
+    if warnings.is_empty() {
+        row("warnings", "none".into());
+    } else {
+        for (i, w) in warnings.iter().enumerate() {
+            row(if i == 0 { "warnings" } else { "" }, w.message.clone());
+        }
+    }
+    format!("{header}\n{out}")
+}
+
+fn bands<T: Copy>(b: &SixBands<T>, show: impl Fn(T) -> String) -> String {
+    const NAMES: [&str; 6] = ["sub", "bass", "low-mid", "mid", "presence", "air"];
+    NAMES
+        .iter()
+        .zip(b.to_array())
+        .map(|(name, v)| format!("{name} {}", show(v)))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn lufs(v: Option<Lufs>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.1}"))
+}
+
+fn lufs_bare(v: Option<Lufs>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{:.1}", v.0))
+}
+
+fn lu(v: Option<Db>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{:.1} LU", v.0))
+}
+
+fn db(v: Option<Db>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.1}"))
+}
+
+fn db_bare(v: Option<Db>) -> String {
+    v.map_or_else(|| "-inf".into(), |v| format!("{:.1}", v.0))
+}
+
+fn ratio(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.2}"))
+}
