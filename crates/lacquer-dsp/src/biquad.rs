@@ -301,11 +301,11 @@ fn matched(proto: &AnalogSection, sample_rate: f64, freq_hz: f64) -> Option<Biqu
     let sqrt_b1 = big_b1.sqrt();
     let w_sum = (sqrt_b0 + sqrt_b1) / 2.0;
     let inner = w_sum * w_sum + big_b2;
-    if !(inner >= 0.0) {
+    if inner.is_nan() || inner < 0.0 {
         return None;
     }
     let b0 = (w_sum + inner.sqrt()) / 2.0;
-    if !(b0 > 0.0) {
+    if b0.is_nan() || b0 <= 0.0 {
         return None;
     }
     let b1 = (sqrt_b0 - sqrt_b1) / 2.0;

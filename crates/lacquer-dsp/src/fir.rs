@@ -37,6 +37,7 @@ pub struct MatchEq {
     settings: MatchEqSettings,
     taps: Vec<f64>,
     channels: Vec<PartitionedConvolver>,
+    sample_rate: u32,
 }
 
 impl fmt::Debug for MatchEq {
@@ -54,6 +55,7 @@ impl MatchEq {
             settings: settings.clone(),
             taps: Vec::new(),
             channels: Vec::new(),
+            sample_rate: 48_000,
         }
     }
 
@@ -69,10 +71,12 @@ impl MatchEq {
     }
 
     /// The gain curve (dB) the filter is designed from, after interpolation,
-    /// smoothing and the boost/cut limits, evaluated at `freq_hz`.
+    /// smoothing and the boost/cut limits, evaluated at `freq_hz` (for the
+    /// prepared sample rate; 48 kHz before `prepare`).
     pub fn design_gain_db(&self, freq_hz: f64) -> f64 {
         let points = sorted_points(&self.settings.curve);
-        let grid = smoothed_grid(&points, self.settings.smoothing_octaves, 1.0e6);
+        let nyquist = f64::from(self.sample_rate) / 2.0;
+        let grid = smoothed_grid(&points, self.settings.smoothing_octaves, nyquist);
         self.clamp_db(grid_lookup(&grid, freq_hz))
     }
 
@@ -166,6 +170,7 @@ impl Processor for MatchEq {
             });
         }
         self.validate()?;
+        self.sample_rate = sample_rate;
         self.taps = self.design(sample_rate)?;
         let convolver = PartitionedConvolver::new(&self.taps, PARTITION)?;
         self.channels = vec![convolver.clone(), convolver];
@@ -262,7 +267,7 @@ fn grid_lookup(grid: &LogGrid, freq_hz: f64) -> f64 {
     let Some(&first) = values.first() else {
         return 0.0;
     };
-    if !(freq_hz > 0.0) {
+    if freq_hz.is_nan() || freq_hz <= 0.0 {
         return first;
     }
     let pos = (freq_hz.log2() - grid.low_log_f) * GRID_STEPS_PER_OCTAVE;
