@@ -123,3 +123,83 @@ pub fn run_blocks(
     }
     (l, r)
 }
+
+use lacquer_core::chain::{
+    ChainSettings, CompressorCurve, DynamicEqBandSettings, EqBandKind, EqBandSettings, MatchPoint,
+    SaturationCurve,
+};
+
+/// A chain in which every stage is enabled and doing real work (what a
+/// "loud" master might ask for).
+pub fn busy_chain_settings() -> ChainSettings {
+    let mut s = ChainSettings::default();
+    s.eq.enabled = true;
+    s.eq.high_pass.enabled = true;
+    s.eq.high_pass.frequency_hz = 30.0;
+    s.eq.bands = vec![
+        EqBandSettings {
+            kind: EqBandKind::LowShelf,
+            frequency_hz: 100.0,
+            gain_db: 1.5,
+            q: 0.7,
+        },
+        EqBandSettings {
+            kind: EqBandKind::Peak,
+            frequency_hz: 3000.0,
+            gain_db: -2.0,
+            q: 1.0,
+        },
+        EqBandSettings {
+            kind: EqBandKind::HighShelf,
+            frequency_hz: 10_000.0,
+            gain_db: 1.0,
+            q: 0.7,
+        },
+    ];
+    s.eq.match_eq.enabled = true;
+    s.eq.match_eq.curve = vec![
+        MatchPoint {
+            frequency_hz: 100.0,
+            gain_db: 1.0,
+        },
+        MatchPoint {
+            frequency_hz: 1000.0,
+            gain_db: 0.0,
+        },
+        MatchPoint {
+            frequency_hz: 8000.0,
+            gain_db: -1.0,
+        },
+    ];
+    s.dynamic_eq.enabled = true;
+    s.dynamic_eq.bands = vec![
+        DynamicEqBandSettings::harshness(-30.0, 4.0),
+        DynamicEqBandSettings::mud(-30.0, 3.0),
+    ];
+    s.multiband.enabled = true;
+    s.multiband.bands = vec![
+        CompressorCurve {
+            threshold_db: -20.0,
+            ratio: 2.0,
+            ..CompressorCurve::default()
+        };
+        4
+    ];
+    s.glue.enabled = true;
+    s.glue.curve.threshold_db = -18.0;
+    s.glue.curve.ratio = 2.0;
+    s.saturation.enabled = true;
+    s.saturation.curve = SaturationCurve::Tanh;
+    s.saturation.drive_db = 6.0;
+    s.saturation.mix_percent = 50.0;
+    s.stereo.enabled = true;
+    s.stereo.width_percent = 130.0;
+    s.stereo.width_from_hz = 2000.0;
+    s.stereo.mono_bass = true;
+    s.stereo.correlation_guard = true;
+    s.stereo.correlation_floor = 0.2;
+    s.gain_db = 6.0;
+    s.limiter.enabled = true;
+    s.limiter.ceiling_dbtp = -1.0;
+    s
+}
