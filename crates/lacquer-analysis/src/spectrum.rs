@@ -25,9 +25,11 @@ pub const THIRD_OCTAVE_CENTRES_HZ: [f64; 31] = [
 ];
 /// Exponent (base 10, tenths) of the first centre: 1000·10^(−17/10) ≈ 20 Hz.
 const FIRST_CENTRE_EXPONENT: i32 = -17;
-/// Finest bin spacing we ask for: about half the width of the 20 Hz band
-/// (4.6 Hz), so the lowest 1/3 octaves still get whole bins.
-const MAX_BIN_HZ: f64 = 3.0;
+/// Coarsest bin spacing we accept (1.35 Hz at 44.1 kHz, 1.46 Hz at 48 kHz):
+/// the Hann main lobe (4 bins) then fits inside every 1/3 octave from 25 Hz
+/// up (the 20 Hz band is 4.6 Hz wide). A longer FFT costs only log(N) more
+/// per sample, as the frame count halves with each doubling.
+const MAX_BIN_HZ: f64 = 1.5;
 /// The level that stands in for an empty band.
 pub(crate) const FLOOR_DB: f64 = -200.0;
 /// Upper limit of the low-frequency correlation band.

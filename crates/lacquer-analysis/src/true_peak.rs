@@ -1,11 +1,13 @@
 //! True peak per BS.1770-4 Annex 2: oversample, take the largest magnitude.
 //!
 //! Our own polyphase interpolator rather than `ebur128`'s, for speed: the
-//! interpolated value near a sample can never exceed the filter's absolute tap
-//! sum times the largest sample around it, so blocks whose neighbourhood is
-//! quieter than the peak found so far are skipped without being oversampled.
-//! On music only the loudest few percent of blocks are computed. The bound is
-//! exact, so skipping never changes the result.
+//! inner loop runs over a block of frames per tap, which the compiler turns
+//! into SIMD. The interpolated value near a sample can never exceed the
+//! filter's absolute tap sum (about 2) times the largest sample around it, so
+//! blocks more than ~6 dB below the peak found so far (intros, breaks, fades)
+//! are skipped without being oversampled; the bound is exact, so skipping
+//! never changes the result. On dense programme most blocks are still
+//! computed.
 //!
 //! Phase 0 of the filter is the identity (a windowed sinc is zero at the other
 //! integers), so the true peak is never below the sample peak.
@@ -15,14 +17,17 @@ use lacquer_core::AudioBuffer;
 use lacquer_core::units::Db;
 use std::f64::consts::PI;
 
-/// Input taps per output phase.
-const TAPS_PER_PHASE: usize = 24;
-/// Kaiser window shape: with 24 taps per phase the passband is flat within
-/// ~0.03 dB up to ~0.75 of Nyquist (a sharper window on fewer taps rounded
-/// off fs/6 by 0.3 dB, outside the Tech 3341 tolerance).
+/// Input taps per output phase. BS.1770-4 Annex 2's example filter has 12
+/// (48 taps over 4 phases); with 12 we read Tech 3341 case 16 (fs/4 at 45°)
+/// 0.14 dB high, with 16 all of cases 15–19 read within 0.02 dB, for a third
+/// more work.
+const TAPS_PER_PHASE: usize = 16;
+/// Kaiser window shape for 16 taps (passband flat to ~0.7 of Nyquist, ~50 dB
+/// stop band).
 const KAISER_BETA: f64 = 5.0;
-/// Frames per pruning block.
-const BLOCK_FRAMES: usize = 1024;
+/// Frames per pruning block: short enough to skip a quiet second, long enough
+/// to amortise the per-block set-up; it must stay longer than the taps reach.
+const BLOCK_FRAMES: usize = 256;
 /// Taps reach this far before (after: `TAPS_PER_PHASE - REACH_BEFORE - 1`).
 const REACH_BEFORE: usize = TAPS_PER_PHASE / 2 - 1;
 
@@ -190,6 +195,11 @@ mod tests {
             let sum: f32 = taps.iter().sum();
             assert!((sum - 1.0).abs() < 1e-5, "{sum}");
         }
-        assert!(interp.max_abs_gain > 1.0 && interp.max_abs_gain < 2.0);
+        assert!(
+            interp.max_abs_gain > 1.0 && interp.max_abs_gain < 3.0,
+            "{}",
+            interp.max_abs_gain
+        );
+        assert!(BLOCK_FRAMES > TAPS_PER_PHASE);
     }
 }
