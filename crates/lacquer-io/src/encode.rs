@@ -6,7 +6,6 @@
 //! format shares one deterministic word-length policy.
 
 use std::fmt;
-use std::io::Cursor;
 use std::str::FromStr;
 
 use lacquer_core::AudioBuffer;
@@ -205,49 +204,111 @@ fn encode_wav(
     dither: Dither,
 ) -> Result<Vec<u8>, IoError> {
     let format = OutputFormat::Wav(encoding);
-    let (bits, sample_format) = match encoding {
-        WavEncoding::Pcm16 => (16, hound::SampleFormat::Int),
-        WavEncoding::Pcm24 => (24, hound::SampleFormat::Int),
-        WavEncoding::Float32 => (32, hound::SampleFormat::Float),
+    let channels = buffer.num_channels();
+    let frames = buffer.len();
+    let bytes_per_sample: usize = match encoding {
+        WavEncoding::Pcm16 => 2,
+        WavEncoding::Pcm24 => 3,
+        WavEncoding::Float32 => 4,
     };
-    let spec = hound::WavSpec {
-        channels: buffer.num_channels() as u16,
-        sample_rate: buffer.sample_rate(),
-        bits_per_sample: bits,
-        sample_format,
-    };
-    let mut cursor = Cursor::new(Vec::new());
-    {
-        let mut writer =
-            hound::WavWriter::new(&mut cursor, spec).map_err(|e| encode_error(format, e))?;
-        match encoding {
-            WavEncoding::Float32 => {
-                for s in interleave(buffer.channels()) {
-                    writer
-                        .write_sample(s)
-                        .map_err(|e| encode_error(format, e))?;
-                }
-            }
-            WavEncoding::Pcm16 => {
-                let ints = quantize(buffer.channels(), 16, dither);
-                for s in interleave(&ints) {
-                    writer
-                        .write_sample(s as i16)
-                        .map_err(|e| encode_error(format, e))?;
-                }
-            }
-            WavEncoding::Pcm24 => {
-                let ints = quantize(buffer.channels(), 24, dither);
-                for s in interleave(&ints) {
-                    writer
-                        .write_sample(s)
-                        .map_err(|e| encode_error(format, e))?;
+    let data_len = frames
+        .checked_mul(channels * bytes_per_sample)
+        .filter(|&n| n <= WAV_MAX_DATA_BYTES)
+        .ok_or_else(|| encode_error(format, "audio too long for a WAV file (4 GiB limit)"))?;
+
+    let mut out = Vec::with_capacity(data_len + 80);
+    write_wav_header(&mut out, buffer, encoding, data_len);
+    match encoding {
+        WavEncoding::Float32 => {
+            for i in 0..frames {
+                for c in buffer.channels() {
+                    out.extend_from_slice(&c[i].to_le_bytes());
                 }
             }
         }
-        writer.finalize().map_err(|e| encode_error(format, e))?;
+        WavEncoding::Pcm16 | WavEncoding::Pcm24 => {
+            let bits = 8 * bytes_per_sample as u32;
+            let ints = quantize(buffer.channels(), bits, dither);
+            for i in 0..frames {
+                for c in &ints {
+                    out.extend_from_slice(&c[i].to_le_bytes()[..bytes_per_sample]);
+                }
+            }
+        }
     }
-    Ok(cursor.into_inner())
+    if data_len % 2 == 1 {
+        out.push(0); // RIFF chunks are word-aligned
+    }
+    Ok(out)
+}
+
+/// RIFF sizes are 32-bit; keep the whole file under 4 GiB.
+const WAV_MAX_DATA_BYTES: usize = u32::MAX as usize - 128;
+const WAVE_FORMAT_PCM: u16 = 1;
+const WAVE_FORMAT_IEEE_FLOAT: u16 = 3;
+const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
+/// KSDATAFORMAT_SUBTYPE_PCM GUID bytes after the format tag.
+const KSDATAFORMAT_GUID_TAIL: [u8; 14] = [
+    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+];
+
+/// Canonical headers: 16-bit PCM and float as plain WAVEFORMATEX (the most
+/// widely read), 24-bit as WAVE_FORMAT_EXTENSIBLE, which Microsoft requires
+/// for more than 16 bits.
+fn write_wav_header(
+    out: &mut Vec<u8>,
+    buffer: &AudioBuffer,
+    encoding: WavEncoding,
+    data_len: usize,
+) {
+    let channels = buffer.num_channels() as u16;
+    let rate = buffer.sample_rate();
+    let (tag, bits): (u16, u16) = match encoding {
+        WavEncoding::Pcm16 => (WAVE_FORMAT_PCM, 16),
+        WavEncoding::Pcm24 => (WAVE_FORMAT_EXTENSIBLE, 24),
+        WavEncoding::Float32 => (WAVE_FORMAT_IEEE_FLOAT, 32),
+    };
+    let block_align = channels * bits / 8;
+    let mut fmt = Vec::with_capacity(40);
+    fmt.extend_from_slice(&tag.to_le_bytes());
+    fmt.extend_from_slice(&channels.to_le_bytes());
+    fmt.extend_from_slice(&rate.to_le_bytes());
+    fmt.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+    fmt.extend_from_slice(&block_align.to_le_bytes());
+    fmt.extend_from_slice(&bits.to_le_bytes());
+    let mut fact: Option<u32> = None;
+    match encoding {
+        WavEncoding::Pcm16 => {}
+        WavEncoding::Float32 => {
+            fmt.extend_from_slice(&0u16.to_le_bytes()); // cbSize
+            // Non-PCM formats carry a fact chunk with the frame count.
+            fact = Some(buffer.len() as u32);
+        }
+        WavEncoding::Pcm24 => {
+            fmt.extend_from_slice(&22u16.to_le_bytes()); // cbSize
+            fmt.extend_from_slice(&bits.to_le_bytes()); // valid bits
+            let mask: u32 = if channels == 1 { 0x4 } else { 0x3 }; // FC / FL+FR
+            fmt.extend_from_slice(&mask.to_le_bytes());
+            fmt.extend_from_slice(&WAVE_FORMAT_PCM.to_le_bytes());
+            fmt.extend_from_slice(&KSDATAFORMAT_GUID_TAIL);
+        }
+    }
+    let fact_len = if fact.is_some() { 12 } else { 0 };
+    let padded_data = data_len + data_len % 2;
+    let riff_len = 4 + (8 + fmt.len()) + fact_len + 8 + padded_data;
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(riff_len as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVE");
+    out.extend_from_slice(b"fmt ");
+    out.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    out.extend_from_slice(&fmt);
+    if let Some(frames) = fact {
+        out.extend_from_slice(b"fact");
+        out.extend_from_slice(&4u32.to_le_bytes());
+        out.extend_from_slice(&frames.to_le_bytes());
+    }
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(data_len as u32).to_le_bytes());
 }
 
 fn encode_flac(buffer: &AudioBuffer, depth: FlacDepth, dither: Dither) -> Result<Vec<u8>, IoError> {

@@ -139,3 +139,36 @@ fn format_names_parse_and_print_consistently() {
     }
     assert!("ogg".parse::<OutputFormat>().is_err());
 }
+
+#[test]
+fn wav_files_read_back_identically_with_an_independent_reader() {
+    // hound is a second, stricter WAV parser: our headers must satisfy it.
+    let original = on_grid_noise(48_000, 1.1, 16, 4);
+    for (encoding, bits) in [
+        (WavEncoding::Pcm16, 16u16),
+        (WavEncoding::Pcm24, 24),
+        (WavEncoding::Float32, 32),
+    ] {
+        let bytes = encode_to_vec(&original, OutputFormat::Wav(encoding)).unwrap();
+        let mut reader = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
+        let spec = reader.spec();
+        assert_eq!(
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (2, 48_000, bits)
+        );
+        let scale = f64::from(1u32 << (bits - 1));
+        let decoded: Vec<f32> = if encoding == WavEncoding::Float32 {
+            reader.samples::<f32>().map(Result::unwrap).collect()
+        } else {
+            reader
+                .samples::<i32>()
+                .map(|s| (f64::from(s.unwrap()) / scale) as f32)
+                .collect()
+        };
+        assert_eq!(decoded.len(), 2 * original.len());
+        for (i, frame) in decoded.chunks(2).enumerate() {
+            assert_eq!(frame[0], original.channel(0)[i], "{encoding:?} frame {i}");
+            assert_eq!(frame[1], original.channel(1)[i], "{encoding:?} frame {i}");
+        }
+    }
+}
