@@ -80,6 +80,7 @@ UFOAI_PK3 = "usr/share/games/ufoai/base/0music.pk3" + mf.ARCHIVE_SEP
 NEXUIZ_PK3 = "usr/share/games/nexuiz/data/music.pk3" + mf.ARCHIVE_SEP
 WZ = "usr/share/games/warzone2100/music/albums/"
 FOF = "usr/share/games/fretsonfire/data/songs/"
+PINGUS = "usr/share/games/pingus/data/music/"
 
 # Tracks of the inventory NOT matched here are not labelled: game_mixed material,
 # tracks without credits, near-duplicates, SFX. The README lists what was dropped.
@@ -218,6 +219,12 @@ EXCLUDED_PATHS = {
     # spot_check.py measured it far from every other metal song (centroid
     # 1.7 kHz vs a class median of 4.0 kHz, 12 % vs 25 % energy below 120 Hz).
     FOF + "sectoid/Feelings/song.ogg": "genre unclear: calm piece in a metal song pack",
+    # These Impulse Tracker modules have instruments with random panning
+    # variation; libopenmpt seeds that randomness itself, so two renders differ
+    # (found by comparing two full fetches) and the clips would not be reproducible.
+    PINGUS + "pingus-3.it": "non-reproducible render (IT random panning variation)",
+    PINGUS + "pingus-5.it": "non-reproducible render (IT random panning variation)",
+    PINGUS + "sorcerer.it": "non-reproducible render (IT random panning variation)",
 }
 
 
