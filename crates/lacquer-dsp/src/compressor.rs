@@ -7,7 +7,9 @@
 //! stereo-linked (one gain for both channels) so the image never shifts.
 
 use crate::biquad::{BUTTERWORTH_Q, BiquadCoeffs, StereoBiquad};
-use crate::envelope::{LevelFollower, MeanSquare, ReductionMeter};
+use crate::envelope::{
+    LevelFollower, MeanSquare, ReductionMeter, fast_db_to_gain, fast_gain_to_db,
+};
 use crate::{DspError, Processor};
 use lacquer_core::chain::{CompressorCurve, DetectorMode, GlueSettings};
 
@@ -56,7 +58,7 @@ impl GainComputer {
         if level <= self.knee_start || self.slope == 0.0 {
             0.0
         } else {
-            self.reduction_db(20.0 * level.log10())
+            self.reduction_db(fast_gain_to_db(level))
         }
     }
 }
@@ -214,7 +216,7 @@ impl Processor for GlueCompressor {
             let reduction_db = self.computer.reduction_db_linear(smoothed);
             self.meter.record(reduction_db);
             let gain = if reduction_db > 0.0 {
-                db_to_gain(-reduction_db) * self.makeup
+                fast_db_to_gain(-reduction_db) * self.makeup
             } else {
                 self.makeup
             };

@@ -9,7 +9,7 @@
 
 use crate::compressor::{GainComputer, check_rate, db_to_gain, validate_curve};
 use crate::crossover::{Crossover, MAX_BANDS};
-use crate::envelope::{LevelFollower, ReductionMeter};
+use crate::envelope::{LevelFollower, ReductionMeter, fast_db_to_gain};
 use crate::{DspError, Processor};
 use lacquer_core::chain::MultibandSettings;
 
@@ -171,7 +171,7 @@ impl Processor for MultibandCompressor {
 #[inline(always)]
 fn gain_of(reduction_db: f64) -> f64 {
     if reduction_db > 0.0 {
-        db_to_gain(-reduction_db)
+        fast_db_to_gain(-reduction_db)
     } else {
         1.0
     }

@@ -358,3 +358,25 @@ fn block_size_does_not_change_the_output() {
         );
     }
 }
+
+#[test]
+fn fast_log_and_exp_match_the_library_functions() {
+    use lacquer_dsp::envelope::{fast_exp2, fast_log2};
+    /// Absolute log2 error (1e-10 of an octave ≈ 6e-10 dB).
+    const TOL_LOG2: f64 = 1e-10;
+    /// Relative exp2 error.
+    const TOL_EXP2_REL: f64 = 1e-12;
+    let mut rng = Rng::new(77);
+    for _ in 0..200_000 {
+        let x = 10f64.powf(rng.uniform() * 16.0 - 12.0);
+        assert!((fast_log2(x) - x.log2()).abs() <= TOL_LOG2, "log2({x})");
+        let y = rng.uniform() * 80.0 - 60.0;
+        let rel = (fast_exp2(y) - y.exp2()).abs() / y.exp2();
+        assert!(rel <= TOL_EXP2_REL, "exp2({y}): relative error {rel:e}");
+    }
+    for x in [1.0, 2.0, 0.5, std::f64::consts::SQRT_2, 1e-300, 1e300] {
+        assert!((fast_log2(x) - x.log2()).abs() <= TOL_LOG2, "log2({x})");
+    }
+    assert_eq!(fast_exp2(0.0), 1.0);
+    assert!(fast_log2(0.0).is_infinite() && fast_log2(-1.0).is_nan());
+}
