@@ -200,6 +200,6 @@ mod tests {
             "{}",
             interp.max_abs_gain
         );
-        assert!(BLOCK_FRAMES > TAPS_PER_PHASE);
+        const { assert!(BLOCK_FRAMES > TAPS_PER_PHASE) };
     }
 }

@@ -63,7 +63,7 @@ fn ideal_true_peak_db(x: &[f32]) -> f64 {
     forward.process(&mut input, &mut spectrum).unwrap();
     let mut padded = inverse.make_input_vec();
     padded[..spectrum.len()].copy_from_slice(&spectrum);
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         // The Nyquist bin is shared between the two halves of the spectrum.
         padded[n / 2] *= 0.5;
     }
