@@ -48,19 +48,42 @@ fn bessel_i0(x: f64) -> f64 {
 /// filter runs at (centred on a quarter of that rate).
 pub fn design_half_band(transition: f64, attenuation_db: f64) -> Vec<f64> {
     let transition = transition.clamp(1e-3, 0.49);
-    // Kaiser's formulas are estimates that fall short for short filters.
-    let attenuation_db = attenuation_db + KAISER_HEADROOM_DB;
-    let beta = if attenuation_db > 50.0 {
-        0.1102 * (attenuation_db - 8.7)
-    } else if attenuation_db > 21.0 {
-        0.5842 * (attenuation_db - 21.0).powf(0.4) + 0.07886 * (attenuation_db - 21.0)
+    // Kaiser's formulas are estimates that fall short for short filters:
+    // design with headroom, then grow the filter until the stopband is
+    // verified on a dense grid.
+    let design_db = attenuation_db + KAISER_HEADROOM_DB;
+    let beta = if design_db > 50.0 {
+        0.1102 * (design_db - 8.7)
+    } else if design_db > 21.0 {
+        0.5842 * (design_db - 21.0).powf(0.4) + 0.07886 * (design_db - 21.0)
     } else {
         0.0
     };
-    // Kaiser's length estimate, rounded up to the 4K-1 shape that keeps the
-    // outermost taps non-zero.
-    let estimate = (attenuation_db - 7.95) / (14.36 * transition) + 1.0;
-    let half_taps = (((estimate + 1.0) / 4.0).ceil() as usize).max(1);
+    let estimate = (design_db - 7.95) / (14.36 * transition) + 1.0;
+    let mut half_taps = (((estimate + 1.0) / 4.0).ceil() as usize).max(1);
+    loop {
+        let branch = kaiser_half_band(half_taps, beta);
+        let stop_edge = 0.25 + transition / 2.0;
+        let worst = (0..=STOPBAND_CHECK_POINTS)
+            .map(|i| stop_edge + (0.5 - stop_edge) * i as f64 / STOPBAND_CHECK_POINTS as f64)
+            .map(|f| half_band_magnitude(&branch, f))
+            .fold(0.0, f64::max);
+        let limit = 10f64.powf(-attenuation_db / 20.0);
+        if worst <= limit || half_taps >= MAX_HALF_TAPS {
+            return branch;
+        }
+        half_taps += 1;
+    }
+}
+
+/// Points on which [`design_half_band`] verifies the stopband.
+const STOPBAND_CHECK_POINTS: usize = 1000;
+/// Upper bound on the design loop (a 4095-tap half-band).
+const MAX_HALF_TAPS: usize = 1024;
+
+/// The Kaiser-windowed half-band branch for a given K (4K-1 taps in all),
+/// normalised so its taps sum to exactly 1/2 (unity DC gain).
+fn kaiser_half_band(half_taps: usize, beta: f64) -> Vec<f64> {
     let length = 4 * half_taps - 1;
     let centre = (length / 2) as f64;
     let i0_beta = bessel_i0(beta);
@@ -73,12 +96,23 @@ pub fn design_half_band(transition: f64, attenuation_db: f64) -> Vec<f64> {
         let window = bessel_i0(beta * (1.0 - r * r).max(0.0).sqrt()) / i0_beta;
         branch.push(sinc * window);
     }
-    // Exact half-band DC gain: the odd taps sum to 1/2.
     let sum: f64 = branch.iter().sum();
     for t in &mut branch {
         *t *= 0.5 / sum;
     }
     branch
+}
+
+/// Magnitude response of a half-band filter (given by its branch) at `f`, a
+/// fraction of the rate it runs at.
+pub fn half_band_magnitude(branch: &[f64], f: f64) -> f64 {
+    let k = branch.len() / 2;
+    let mut re = 0.5;
+    for (j, &t) in branch.iter().enumerate() {
+        let offset = 2.0 * (j as f64 - k as f64) + 1.0;
+        re += t * (2.0 * PI * f * offset).cos();
+    }
+    re.abs()
 }
 
 /// Transition width (fraction of the stage's output rate) for 2x stage
@@ -420,18 +454,6 @@ impl RoundTrip {
 mod tests {
     use super::*;
 
-    /// Magnitude response (linear) of a half-band filter given by its branch,
-    /// at `f` as a fraction of its rate.
-    fn half_band_response(branch: &[f64], f: f64) -> f64 {
-        let k = branch.len() / 2;
-        let mut re = 0.5;
-        for (j, &t) in branch.iter().enumerate() {
-            let offset = 2.0 * (j as f64 - k as f64) + 1.0;
-            re += t * (2.0 * PI * f * offset).cos();
-        }
-        re.abs()
-    }
-
     const PASSBAND_RIPPLE_DB: f64 = 0.001;
 
     #[test]
@@ -447,10 +469,10 @@ mod tests {
             let stop_edge = 0.25 + d / 2.0;
             for i in 0..=200 {
                 let f = pass_edge * i as f64 / 200.0;
-                let db = 20.0 * half_band_response(&branch, f).log10();
+                let db = 20.0 * half_band_magnitude(&branch, f).log10();
                 assert!(db.abs() < ripple_db, "stage {index} {f}: {db} dB");
                 let f = stop_edge + (0.5 - stop_edge) * i as f64 / 200.0;
-                let db = 20.0 * half_band_response(&branch, f).log10();
+                let db = 20.0 * half_band_magnitude(&branch, f).log10();
                 assert!(db < -spec.attenuation_db, "stage {index} stop {f}: {db} dB");
             }
         }
