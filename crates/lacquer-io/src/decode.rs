@@ -295,7 +295,7 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
             dst.extend_from_slice(part);
         }
         if let Some(limit) = max_frames
-            && channels[0].len() as u64 > limit + AAC_PRIMING_FRAMES
+            && channels[0].len() as u64 > limit.saturating_add(AAC_PRIMING_FRAMES)
         {
             return Err(too_long(path, channels[0].len() as u64, sample_rate, opts));
         }

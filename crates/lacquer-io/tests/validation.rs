@@ -269,3 +269,16 @@ fn environment_errors_are_not_input_errors() {
     };
     assert!(!err.is_invalid_input());
 }
+
+#[test]
+fn unbounded_limits_are_accepted_without_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = path_in(&dir, "ok.wav");
+    write_int_wav(&p, 2, 44_100, 16, &stereo_pcm16(44_100, 1.5));
+    let opts = DecodeOptions {
+        max_duration_seconds: f64::INFINITY,
+        min_duration_seconds: 0.0,
+    };
+    let d = decode_file(&p, &opts).unwrap();
+    assert_eq!(d.source.frames, 66_150);
+}
