@@ -129,6 +129,8 @@ pub struct GlueCompressor {
     follower: LevelFollower,
     makeup: f64,
     meter: ReductionMeter,
+    /// Per-block scratch: detector level, then gain.
+    gains: Vec<f64>,
 }
 
 impl GlueCompressor {
@@ -142,6 +144,7 @@ impl GlueCompressor {
             follower: LevelFollower::new(c.attack_ms, c.release_ms, 48_000.0),
             makeup: 1.0,
             meter: ReductionMeter::default(),
+            gains: Vec::new(),
         }
     }
 
@@ -182,7 +185,8 @@ impl Processor for GlueCompressor {
             (hp > 0.0).then(|| StereoBiquad::new(BiquadCoeffs::highpass(rate, hp, BUTTERWORTH_Q)));
         self.mean_square = MeanSquare::new(s.rms_window_ms, rate);
         self.follower = LevelFollower::new(c.attack_ms, c.release_ms, rate);
-        self.makeup = 10f64.powf(c.makeup_db / 20.0);
+        self.makeup = db_to_gain(c.makeup_db);
+        self.gains = vec![0.0; max_block];
         self.reset();
         Ok(())
     }
@@ -197,12 +201,25 @@ impl Processor for GlueCompressor {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if !self.settings.enabled {
+        if !self.settings.enabled || self.gains.is_empty() {
             return;
         }
+        let max_block = self.gains.len();
+        for (l, r) in left.chunks_mut(max_block).zip(right.chunks_mut(max_block)) {
+            self.process_block(l, r);
+        }
+    }
+}
+
+impl GlueCompressor {
+    /// Detection (serial: filters and followers), then the gain computer
+    /// over independent samples (pipelines), then the gain.
+    fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let frames = left.len().min(right.len());
+        let gains = &mut self.gains[..frames];
         let rms = self.settings.detector == DetectorMode::Rms;
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let (xl, xr) = (f64::from(*l), f64::from(*r));
+        for ((g, &l), &r) in gains.iter_mut().zip(left.iter()).zip(right.iter()) {
+            let (xl, xr) = (f64::from(l), f64::from(r));
             let (dl, dr) = match &mut self.sidechain {
                 Some(hp) => hp.tick2(xl, xr),
                 None => (xl, xr),
@@ -212,16 +229,20 @@ impl Processor for GlueCompressor {
             } else {
                 dl.abs().max(dr.abs())
             };
-            let smoothed = self.follower.tick(level);
-            let reduction_db = self.computer.reduction_db_linear(smoothed);
+            *g = self.follower.tick(level);
+        }
+        for g in gains.iter_mut() {
+            let reduction_db = self.computer.reduction_db_linear(*g);
             self.meter.record(reduction_db);
-            let gain = if reduction_db > 0.0 {
+            *g = if reduction_db > 0.0 {
                 fast_db_to_gain(-reduction_db) * self.makeup
             } else {
                 self.makeup
             };
-            *l = (xl * gain) as f32;
-            *r = (xr * gain) as f32;
+        }
+        for ((&g, l), r) in gains.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+            *l = (f64::from(*l) * g) as f32;
+            *r = (f64::from(*r) * g) as f32;
         }
     }
 }

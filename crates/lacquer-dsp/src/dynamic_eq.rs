@@ -31,6 +31,10 @@ struct Band {
     threshold_db: f64,
     slope: f64,
     max_cut_db: f64,
+    /// Per-block scratch: band-passed left/right, then level → `g − 1`.
+    band_left: Vec<f64>,
+    band_right: Vec<f64>,
+    gain_minus_one: Vec<f64>,
 }
 
 /// The dynamic EQ processor.
@@ -39,6 +43,8 @@ pub struct DynamicEq {
     settings: DynamicEqSettings,
     bands: Vec<Band>,
     meter: ReductionMeter,
+    deepest_cut_db: Vec<f64>,
+    max_block: usize,
 }
 
 impl DynamicEq {
@@ -47,6 +53,8 @@ impl DynamicEq {
             settings: settings.clone(),
             bands: Vec::new(),
             meter: ReductionMeter::default(),
+            deepest_cut_db: Vec::new(),
+            max_block: 0,
         }
     }
 
@@ -111,9 +119,14 @@ impl Processor for DynamicEq {
                 threshold_db: b.threshold_db,
                 slope: 1.0 - 1.0 / b.ratio,
                 max_cut_db: b.max_cut_db,
+                band_left: vec![0.0; max_block],
+                band_right: vec![0.0; max_block],
+                gain_minus_one: vec![0.0; max_block],
             });
         }
         self.bands = bands;
+        self.deepest_cut_db = vec![0.0; max_block];
+        self.max_block = max_block;
         self.meter.reset();
         Ok(())
     }
@@ -127,29 +140,69 @@ impl Processor for DynamicEq {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if !self.settings.enabled || self.bands.is_empty() {
+        if !self.settings.enabled || self.bands.is_empty() || self.max_block == 0 {
             return;
         }
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let (xl, xr) = (f64::from(*l), f64::from(*r));
-            let (mut yl, mut yr) = (xl, xr);
-            let mut deepest_cut_db: f64 = 0.0;
-            for band in &mut self.bands {
-                let (bl, br) = band.bandpass.tick2(xl, xr);
-                let level = band.follower.tick(bl.abs().max(br.abs()));
-                if level > band.threshold && band.slope > 0.0 {
-                    let over_db = fast_gain_to_db(level) - band.threshold_db;
-                    let cut_db = (over_db * band.slope).min(band.max_cut_db);
-                    let g_minus_1 = fast_db_to_gain(-cut_db) - 1.0;
-                    yl += g_minus_1 * bl;
-                    yr += g_minus_1 * br;
-                    deepest_cut_db = deepest_cut_db.max(cut_db);
+        let max_block = self.max_block;
+        for (l, r) in left.chunks_mut(max_block).zip(right.chunks_mut(max_block)) {
+            self.process_block(l, r);
+        }
+    }
+}
+
+impl DynamicEq {
+    /// Three passes so only the filters and followers are serial; the
+    /// log/exp work runs over independent samples and pipelines.
+    fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let frames = left.len().min(right.len());
+        let deepest = &mut self.deepest_cut_db[..frames];
+        deepest.fill(0.0);
+        for band in &mut self.bands {
+            let (bl, br, gm1) = (
+                &mut band.band_left[..frames],
+                &mut band.band_right[..frames],
+                &mut band.gain_minus_one[..frames],
+            );
+            for i in 0..frames {
+                let (yl, yr) = band.bandpass.tick2(f64::from(left[i]), f64::from(right[i]));
+                bl[i] = yl;
+                br[i] = yr;
+                gm1[i] = band.follower.tick(yl.abs().max(yr.abs()));
+            }
+            if band.slope > 0.0 {
+                for (g, cut) in gm1.iter_mut().zip(deepest.iter_mut()) {
+                    let level = *g;
+                    *g = if level > band.threshold {
+                        let over_db = fast_gain_to_db(level) - band.threshold_db;
+                        let cut_db = (over_db * band.slope).min(band.max_cut_db);
+                        *cut = cut.max(cut_db);
+                        fast_db_to_gain(-cut_db) - 1.0
+                    } else {
+                        0.0
+                    };
+                }
+            } else {
+                gm1.fill(0.0);
+            }
+        }
+        for &cut in deepest.iter() {
+            self.meter.record(cut);
+        }
+        for i in 0..frames {
+            let (mut yl, mut yr) = (f64::from(left[i]), f64::from(right[i]));
+            let mut changed = false;
+            for band in &self.bands {
+                let g = band.gain_minus_one[i];
+                if g != 0.0 {
+                    yl += g * band.band_left[i];
+                    yr += g * band.band_right[i];
+                    changed = true;
                 }
             }
-            let (xl, xr) = (yl, yr);
-            self.meter.record(deepest_cut_db);
-            *l = xl as f32;
-            *r = xr as f32;
+            if changed {
+                left[i] = yl as f32;
+                right[i] = yr as f32;
+            }
         }
     }
 }

@@ -22,6 +22,10 @@ struct Band {
     followers: [LevelFollower; 2],
     makeup: f64,
     meter: ReductionMeter,
+    /// Per-block scratch: the band's two signals and, per signal, the
+    /// detector level and then the gain (makeup included).
+    signal: [Vec<f64>; 2],
+    gain: [Vec<f64>; 2],
 }
 
 /// The multiband compressor processor.
@@ -100,6 +104,8 @@ impl Processor for MultibandCompressor {
                 followers: [follower; 2],
                 makeup: db_to_gain(curve.makeup_db),
                 meter: ReductionMeter::default(),
+                signal: [vec![0.0; max_block], vec![0.0; max_block]],
+                gain: [vec![0.0; max_block], vec![0.0; max_block]],
             });
         }
         self.crossover = Some(crossover);
@@ -118,52 +124,82 @@ impl Processor for MultibandCompressor {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if !self.settings.enabled {
+        if !self.settings.enabled || self.crossover.is_none() {
             return;
         }
+        let max_block = self.bands.first().map_or(0, |b| b.signal[0].len());
+        if max_block == 0 {
+            return;
+        }
+        for (l, r) in left.chunks_mut(max_block).zip(right.chunks_mut(max_block)) {
+            self.process_block(l, r);
+        }
+    }
+}
+
+impl MultibandCompressor {
+    /// Split + detect (serial filters and followers), then the gain
+    /// computers over independent samples (pipelines), then the band sum.
+    fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let Some(crossover) = &mut self.crossover else {
             return;
         };
+        let frames = left.len().min(right.len());
         let mid_side = self.settings.mid_side;
         let mut split = [(0.0, 0.0); MAX_BANDS];
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let (xl, xr) = (f64::from(*l), f64::from(*r));
+        for i in 0..frames {
+            let (xl, xr) = (f64::from(left[i]), f64::from(right[i]));
             let (a, b) = if mid_side {
                 (0.5 * (xl + xr), 0.5 * (xl - xr))
             } else {
                 (xl, xr)
             };
             crossover.split(a, b, &mut split);
-            let (mut sum_a, mut sum_b) = (0.0, 0.0);
             for (band, &(ba, bb)) in self.bands.iter_mut().zip(split.iter()) {
-                let (gain_a, gain_b) = if mid_side {
-                    let ra = band
-                        .computer
-                        .reduction_db_linear(band.followers[0].tick(ba.abs()));
-                    let rb = band
-                        .computer
-                        .reduction_db_linear(band.followers[1].tick(bb.abs()));
-                    band.meter.record(ra.max(rb));
-                    (gain_of(ra), gain_of(rb))
+                band.signal[0][i] = ba;
+                band.signal[1][i] = bb;
+                if mid_side {
+                    band.gain[0][i] = band.followers[0].tick(ba.abs());
+                    band.gain[1][i] = band.followers[1].tick(bb.abs());
                 } else {
-                    let level = ba.abs().max(bb.abs());
-                    let reduction = band
-                        .computer
-                        .reduction_db_linear(band.followers[0].tick(level));
+                    band.gain[0][i] = band.followers[0].tick(ba.abs().max(bb.abs()));
+                }
+            }
+        }
+        for band in &mut self.bands {
+            let computer = band.computer;
+            let makeup = band.makeup;
+            if mid_side {
+                let [ga, gb] = &mut band.gain;
+                for (a, b) in ga[..frames].iter_mut().zip(gb[..frames].iter_mut()) {
+                    let ra = computer.reduction_db_linear(*a);
+                    let rb = computer.reduction_db_linear(*b);
+                    band.meter.record(ra.max(rb));
+                    *a = gain_of(ra) * makeup;
+                    *b = gain_of(rb) * makeup;
+                }
+            } else {
+                for g in band.gain[0][..frames].iter_mut() {
+                    let reduction = computer.reduction_db_linear(*g);
                     band.meter.record(reduction);
-                    let g = gain_of(reduction);
-                    (g, g)
-                };
-                sum_a += ba * gain_a * band.makeup;
-                sum_b += bb * gain_b * band.makeup;
+                    *g = gain_of(reduction) * makeup;
+                }
+            }
+        }
+        let gain_b = usize::from(mid_side);
+        for i in 0..frames {
+            let (mut sum_a, mut sum_b) = (0.0, 0.0);
+            for band in &self.bands {
+                sum_a += band.signal[0][i] * band.gain[0][i];
+                sum_b += band.signal[1][i] * band.gain[gain_b][i];
             }
             let (yl, yr) = if mid_side {
                 (sum_a + sum_b, sum_a - sum_b)
             } else {
                 (sum_a, sum_b)
             };
-            *l = yl as f32;
-            *r = yr as f32;
+            left[i] = yl as f32;
+            right[i] = yr as f32;
         }
     }
 }
