@@ -140,6 +140,7 @@ def check_manifest(header: list[str], rows: list[dict[str, str]], min_real_clips
     splits_of_group: dict[str, set[str]] = defaultdict(set)
     splits_of_file: dict[str, set[str]] = defaultdict(set)
     clips_of_track: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    sources_of_track: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
 
     for line_no, r in enumerate(rows, start=2):
         where = f"line {line_no} ({r.get('clip_id', '')})"
@@ -193,6 +194,7 @@ def check_manifest(header: list[str], rows: list[dict[str, str]], min_real_clips
             clips_of_track[r["source_track_id"]].append((start_s, duration_s))
 
         track = r["source_track_id"]
+        sources_of_track[track].add((r["package"], r["path"], r["sha256"]))
         splits_of_track[track].add(r["split"])
         genres_of_track[track].add(r["genre"])
         if r.get("split_group"):
@@ -210,6 +212,9 @@ def check_manifest(header: list[str], rows: list[dict[str, str]], min_real_clips
     for track, genres in sorted(genres_of_track.items()):
         if len(genres) > 1:
             res.errors.append(f"source track {track} has several genres {sorted(genres)}")
+    for track, sources in sorted(sources_of_track.items()):
+        if len(sources) > 1:
+            res.errors.append(f"source track {track} names {len(sources)} different sources (ids must not collide)")
     for group, splits in sorted(splits_of_group.items()):
         if len(splits) > 1:
             res.errors.append(f"leak: split group {group} is in splits {sorted(splits)}")

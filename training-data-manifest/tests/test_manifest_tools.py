@@ -242,6 +242,13 @@ class CheckerTest(unittest.TestCase):
         self.assertTrue(any("synthetic" in e for e in errs))
         self.assertTrue(any("no real clips in the test split" in e for e in errs))
 
+    def test_one_track_id_for_two_files_is_an_error(self) -> None:
+        rows = tiny_valid_manifest()
+        rows[1]["source_track_id"] = rows[0]["source_track_id"]
+        rows[1]["split"] = rows[0]["split"]
+        rows[1]["split_group"] = rows[0]["split_group"]
+        self.assertTrue(any("different sources" in e for e in self.errors(rows)))
+
     def test_bad_sha_and_stem_count(self) -> None:
         rows = tiny_valid_manifest()
         rows[0]["sha256"] = "xyz"
