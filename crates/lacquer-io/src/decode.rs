@@ -11,6 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use lacquer_core::AudioBuffer;
+use serde::Serialize;
 use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_AAC;
@@ -35,7 +36,7 @@ pub const MAX_BITS_PER_SAMPLE: u32 = 32;
 const AAC_PRIMING_FRAMES: u64 = 1024;
 
 /// Limits applied while decoding.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DecodeOptions {
     /// Longer inputs are refused (memory is proportional to length).
     pub max_duration_seconds: f64,
@@ -54,7 +55,7 @@ impl Default for DecodeOptions {
 }
 
 /// What the file said about itself, for the report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceInfo {
     pub path: PathBuf,
     /// Container short name as symphonia names it ("wave", "flac", ...).

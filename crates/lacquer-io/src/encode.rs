@@ -91,6 +91,13 @@ impl fmt::Display for OutputFormat {
     }
 }
 
+/// Serialised as its `Display` name (e.g. `"flac24"`), for reports.
+impl serde::Serialize for OutputFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Why an output format name was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

@@ -25,7 +25,8 @@ pub enum Overwrite {
 }
 
 /// Encodes and writes atomically. On any error no new file is left behind
-/// and an existing file at `path` is untouched.
+/// and an existing file at `path` is untouched. This function does not know
+/// the input path: callers check it first with [`ensure_output_is_not_input`].
 pub fn write_file(
     buffer: &AudioBuffer,
     path: &Path,

@@ -138,6 +138,10 @@ fn format_names_parse_and_print_consistently() {
         assert_eq!(text.parse::<OutputFormat>().unwrap(), format);
     }
     assert!("ogg".parse::<OutputFormat>().is_err());
+    assert_eq!(
+        serde_json::to_string(&OutputFormat::Flac(FlacDepth::Bits24)).unwrap(),
+        "\"flac24\""
+    );
 }
 
 #[test]
