@@ -316,7 +316,8 @@ fn matched(proto: &AnalogSection, sample_rate: f64, freq_hz: f64) -> Option<Biqu
 }
 
 /// One biquad section with f64 state for two channels, transposed
-/// direct-form II.
+/// direct-form II. The state update adds the input terms first so the
+/// feedback path (y → s1 → next y) is one multiply and two adds long.
 #[derive(Debug, Clone, Copy)]
 pub struct StereoBiquad {
     pub coeffs: BiquadCoeffs,
@@ -341,7 +342,7 @@ impl StereoBiquad {
         let c = &self.coeffs;
         let s = &mut self.state[ch & 1];
         let y = c.b0 * x + s[0];
-        s[0] = c.b1 * x - c.a1 * y + s[1];
+        s[0] = (c.b1 * x + s[1]) - c.a1 * y;
         s[1] = c.b2 * x - c.a2 * y;
         y
     }
@@ -379,7 +380,7 @@ impl Biquad {
     pub fn tick(&mut self, x: f64) -> f64 {
         let c = &self.coeffs;
         let y = c.b0 * x + self.s1;
-        self.s1 = c.b1 * x - c.a1 * y + self.s2;
+        self.s1 = (c.b1 * x + self.s2) - c.a1 * y;
         self.s2 = c.b2 * x - c.a2 * y;
         y
     }

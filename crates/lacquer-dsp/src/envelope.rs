@@ -46,11 +46,10 @@ impl LevelFollower {
 
     #[inline(always)]
     pub fn tick(&mut self, level: f64) -> f64 {
-        let coeff = if level > self.state {
-            self.attack_coeff
-        } else {
-            self.release_coeff
-        };
+        // Indexed rather than branched: on audio the rise/fall decision is
+        // unpredictable, and a mispredicted branch costs more than the
+        // whole update.
+        let coeff = [self.release_coeff, self.attack_coeff][usize::from(level > self.state)];
         self.state = level + coeff * (self.state - level);
         self.state
     }
