@@ -81,14 +81,19 @@ pub struct Decoded {
 
 /// Decodes and validates an audio file. Never panics.
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoError> {
-    match catch_unwind(AssertUnwindSafe(|| decode_unguarded(path, opts))) {
+    panic_to_corrupt(path, || decode_unguarded(path, opts))
+}
+
+/// Runs `f`, turning a panic inside it into [`IoError::Corrupt`].
+fn panic_to_corrupt<T>(path: &Path, f: impl FnOnce() -> Result<T, IoError>) -> Result<T, IoError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
             let detail = payload
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "decoder panicked".to_owned());
+                .unwrap_or_else(|| "no message".to_owned());
             Err(IoError::Corrupt {
                 path: path.to_path_buf(),
                 detail: format!("decoder panicked: {detail}"),
@@ -412,5 +417,35 @@ fn check_finite(path: &Path, channels: &[Vec<f32>], rate: u32) -> Result<(), IoE
             time_seconds: frame as f64 / f64::from(rate),
             value,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_decoding_becomes_a_corrupt_file_error() {
+        let path = Path::new("hostile.mp3");
+        let result: Result<(), IoError> =
+            panic_to_corrupt(path, || panic!("index out of bounds in a decoder"));
+        match result {
+            Err(e @ IoError::Corrupt { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains("hostile.mp3"), "{text}");
+                assert!(text.contains("index out of bounds"), "{text}");
+                assert!(e.is_invalid_input());
+            }
+            other => panic!("{other:?}"),
+        }
+        let formatted: Result<(), IoError> = panic_to_corrupt(path, || panic!("bad frame {}", 7));
+        assert!(formatted.is_err_and(|e| e.to_string().contains("bad frame 7")));
+    }
+
+    #[test]
+    fn pcm_codec_names_give_their_word_length() {
+        assert_eq!(pcm_name_bits("pcm_f64le"), Some(64));
+        assert_eq!(pcm_name_bits("pcm_s24be"), Some(24));
+        assert_eq!(pcm_name_bits("mp3"), None);
     }
 }
