@@ -57,23 +57,100 @@ impl TimeStats {
     }
 }
 
+/// f32 lanes for the inner sums: eight independent accumulators vectorise,
+/// one f64 running sum per sample does not (each add waits for the last).
+/// Chunks stay short enough that f32 keeps ~1e-5 relative accuracy, and the
+/// chunk totals are added in f64.
+const LANES: usize = 8;
+const CHUNK_FRAMES: usize = 4_096;
+
+/// Sum, sum of squares and peak of one channel.
+fn channel_sums(x: &[f32]) -> (f64, f64, f32) {
+    let mut total = (0.0f64, 0.0f64, 0.0f32);
+    for chunk in x.chunks(CHUNK_FRAMES) {
+        let mut sum = [0.0f32; LANES];
+        let mut squares = [0.0f32; LANES];
+        let mut peak = [0.0f32; LANES];
+        let lanes = chunk.chunks_exact(LANES);
+        let rest = lanes.remainder();
+        for v in lanes {
+            for i in 0..LANES {
+                sum[i] += v[i];
+                squares[i] += v[i] * v[i];
+                peak[i] = peak[i].max(v[i].abs());
+            }
+        }
+        for (i, &v) in rest.iter().enumerate() {
+            sum[i] += v;
+            squares[i] += v * v;
+            peak[i] = peak[i].max(v.abs());
+        }
+        total.0 += sum.iter().map(|&v| f64::from(v)).sum::<f64>();
+        total.1 += squares.iter().map(|&v| f64::from(v)).sum::<f64>();
+        total.2 = peak.iter().copied().fold(total.2, f32::max);
+    }
+    total
+}
+
+/// ΣL², ΣR², ΣLR over a stretch (a 100 ms block).
+fn pair_sums(left: &[f32], right: &[f32]) -> (f64, f64, f64) {
+    let mut total = (0.0f64, 0.0f64, 0.0f64);
+    for (lc, rc) in left.chunks(CHUNK_FRAMES).zip(right.chunks(CHUNK_FRAMES)) {
+        let mut ll = [0.0f32; LANES];
+        let mut rr = [0.0f32; LANES];
+        let mut lr = [0.0f32; LANES];
+        let l_lanes = lc.chunks_exact(LANES);
+        let r_lanes = rc.chunks_exact(LANES);
+        let (l_rest, r_rest) = (l_lanes.remainder(), r_lanes.remainder());
+        for (l, r) in l_lanes.zip(r_lanes) {
+            for i in 0..LANES {
+                ll[i] += l[i] * l[i];
+                rr[i] += r[i] * r[i];
+                lr[i] += l[i] * r[i];
+            }
+        }
+        for (i, (&l, &r)) in l_rest.iter().zip(r_rest).enumerate() {
+            ll[i] += l * l;
+            rr[i] += r * r;
+            lr[i] += l * r;
+        }
+        let to64 = |a: [f32; LANES]| a.iter().map(|&v| f64::from(v)).sum::<f64>();
+        total.0 += to64(ll);
+        total.1 += to64(rr);
+        total.2 += to64(lr);
+    }
+    total
+}
+
 /// Counts flat full-scale runs of at least [`CLIP_RUN_MIN_SAMPLES`].
 pub(crate) fn clipped_runs(x: &[f32]) -> u64 {
     let mut runs = 0u64;
     let mut run_len = 0u32;
     let mut previous = 0.0f32;
-    for &s in x {
-        let at_full_scale = s.abs() >= CLIP_LEVEL;
-        let continues = run_len > 0 && (s - previous).abs() <= CLIP_FLAT_TOLERANCE;
-        if at_full_scale && continues {
-            run_len += 1;
-        } else {
+    for chunk in x.chunks(CHUNK_FRAMES) {
+        // Most chunks never reach full scale: check that in one vector pass.
+        let chunk_peak = chunk.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        if chunk_peak < CLIP_LEVEL {
             if run_len >= CLIP_RUN_MIN_SAMPLES {
                 runs += 1;
             }
-            run_len = u32::from(at_full_scale);
+            run_len = 0;
+            previous = chunk.last().copied().unwrap_or(0.0);
+            continue;
         }
-        previous = s;
+        for &s in chunk {
+            let at_full_scale = s.abs() >= CLIP_LEVEL;
+            let continues = run_len > 0 && (s - previous).abs() <= CLIP_FLAT_TOLERANCE;
+            if at_full_scale && continues {
+                run_len += 1;
+            } else {
+                if run_len >= CLIP_RUN_MIN_SAMPLES {
+                    runs += 1;
+                }
+                run_len = u32::from(at_full_scale);
+            }
+            previous = s;
+        }
     }
     if run_len >= CLIP_RUN_MIN_SAMPLES {
         runs += 1;
@@ -126,13 +203,7 @@ pub(crate) fn measure(view: &StereoView<'_>, loud: &LoudnessDetail) -> TimeStats
     let mut run = 0usize;
     let mut longest_run = 0usize;
     let mut tally = |range: std::ops::Range<usize>, judge: bool| {
-        let (mut bl, mut br, mut bx) = (0.0f64, 0.0f64, 0.0f64);
-        for (&l, &r) in view.left[range.clone()].iter().zip(&view.right[range]) {
-            let (l, r) = (f64::from(l), f64::from(r));
-            bl += l * l;
-            br += r * r;
-            bx += l * r;
-        }
+        let (bl, br, bx) = pair_sums(&view.left[range.clone()], &view.right[range]);
         ll += bl;
         rr += br;
         lr += bx;

@@ -132,13 +132,13 @@ fn side_only_content_reads_as_side() {
 #[test]
 fn silence_and_fades_do_not_count() {
     let rate = 48_000;
-    // 5 s of tone, then 20 s of quiet 50 Hz rumble (above the absolute gate,
+    // 20 s of tone, then 20 s of quiet 50 Hz rumble (above the absolute gate,
     // 40 LU under the tone, so below the relative gate). Counted equally, the
     // rumble would put its −63 dB mean square into the 50 Hz band at about
-    // −64 dB (it fills 4/5 of the track); gated, only the frames that
-    // straddle the change carry any of it.
+    // −66 dB (it fills half the track); gated, only the one frame that
+    // straddles the change carries any of it.
     let rumble_dbfs = -60.0;
-    let mut l = sine(rate, 5.0, 1_000.0, -20.0, 0.0);
+    let mut l = sine(rate, 20.0, 1_000.0, -20.0, 0.0);
     l.extend(sine(rate, 20.0, 50.0, rumble_dbfs, 0.0));
     let b = AudioBuffer::stereo(rate, l.clone(), l).unwrap();
     let t = analyze(&b).unwrap().tonal.unwrap();
@@ -147,7 +147,7 @@ fn silence_and_fades_do_not_count() {
         .iter()
         .position(|&c| c == 50.0)
         .unwrap();
-    let ungated_db = rumble_dbfs - 3.01 + 10.0 * (20.0f64 / 25.0).log10();
+    let ungated_db = rumble_dbfs - 3.01 + 10.0 * (20.0f64 / 40.0).log10();
     assert!(
         t.mid_db[k50].0 < ungated_db - GATE_EFFECT_MIN_DB,
         "rumble leaked in: {:?} vs ungated {ungated_db:.1}",
