@@ -166,13 +166,7 @@ pub(crate) fn measure(view: &StereoView<'_>, loud: &LoudnessDetail) -> TimeStats
     let mut square_sum = 0.0f64;
     let mut clipped = 0u64;
     for channel in &source {
-        let (sum, squares, peak) =
-            channel
-                .iter()
-                .fold((0.0f64, 0.0f64, 0.0f32), |(s, q, p), &x| {
-                    let x64 = f64::from(x);
-                    (s + x64, q + x64 * x64, p.max(x.abs()))
-                });
+        let (sum, squares, peak) = channel_sums(channel);
         sample_peaks.push(f64::from(peak));
         dc_offset.push(sum / frames);
         square_sum += squares;
