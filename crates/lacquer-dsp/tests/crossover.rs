@@ -66,6 +66,9 @@ fn unity_multiband_sums_flat_at_44k1_and_48k() {
                         .max(dtft_db(&l, rate, f).abs())
                         .max(dtft_db(&r, rate, f).abs());
                 }
+                println!(
+                    "{rate} Hz, {crossovers:?}, M/S {mid_side}: worst sum deviation {worst:.2e} dB"
+                );
                 assert!(
                     worst <= TOL_SUM_DB,
                     "{rate} Hz, {crossovers:?}, M/S {mid_side}: sum deviates {worst:.5} dB"

@@ -68,6 +68,9 @@ fn check_band(settings: &EqSettings, rate: u32, centre_hz: f64, expected_db: f64
     let mut eq = prepared(settings, rate);
     let ir = impulse_response(&mut eq);
     let measured = measured_db(&ir, rate, centre_hz);
+    println!(
+        "{rate} Hz, centre {centre_hz:.0} Hz: measured {measured:.4} dB, designed {expected_db:.4} dB"
+    );
     assert!(
         (measured - expected_db).abs() <= TOL_CENTRE_DB,
         "{settings:?} at {rate} Hz: measured {measured:.4} dB at {centre_hz} Hz, designed {expected_db:.4} dB"
