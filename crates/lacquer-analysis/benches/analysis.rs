@@ -2,7 +2,7 @@
 //! `Analysis` under 0.15 s on one core), and of the cheap re-measure calls.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use lacquer_analysis::{analyze, loudness, true_peak_dbtp};
+use lacquer_analysis::{analyze, loudness, tonal_analysis, true_peak_dbtp};
 use lacquer_core::AudioBuffer;
 use lacquer_testkit::{Rng, pink_noise};
 use std::hint::black_box;
@@ -35,6 +35,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("loudness", |b| b.iter(|| loudness(black_box(&buffer))));
     group.bench_function("true_peak", |b| {
         b.iter(|| true_peak_dbtp(black_box(&buffer)))
+    });
+    group.bench_function("tonal_with_loudness_gate", |b| {
+        b.iter(|| tonal_analysis(black_box(&buffer)))
     });
     group.finish();
 }
