@@ -14,7 +14,7 @@ use lacquer_core::AudioBuffer;
 use serde::Serialize;
 use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
-use symphonia::core::codecs::audio::well_known::CODEC_ID_AAC;
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_AAC, CODEC_ID_OPUS};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, TrackType};
@@ -230,7 +230,12 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| IoError::UnsupportedCodec {
             path: path.to_path_buf(),
-            detail: e.to_string(),
+            detail: if params.codec == CODEC_ID_OPUS {
+                // Common in game and web audio; say what to do about it.
+                "Opus cannot be decoded yet; convert the file to FLAC or WAV first".to_owned()
+            } else {
+                e.to_string()
+            },
         })?;
     let codec = decoder.codec_info().short_name.to_owned();
     // Float PCM often declares no bit depth; its codec name carries it.
@@ -311,6 +316,20 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
         let skip = track.delay.map_or(AAC_PRIMING_FRAMES, u64::from) as usize;
         for c in &mut channels {
             c.drain(..skip.min(c.len()));
+        }
+        // The encoder pads the last AAC frame; the container's declared
+        // length (priming included) says where the music ends. Trust it only
+        // when it cuts less than two frames, i.e. when it is plainly the
+        // padding and not a damaged header.
+        let decoded = channels.first().map_or(0, Vec::len) as u64;
+        if let Some(declared) = track.num_frames
+            && let Some(keep) = declared.checked_sub(skip as u64)
+            && keep < decoded
+            && decoded - keep < 2 * AAC_PRIMING_FRAMES
+        {
+            for c in &mut channels {
+                c.truncate(keep as usize);
+            }
         }
     }
 
