@@ -185,6 +185,133 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// Outputs computed together by the block FIRs: enough independent
+/// accumulators to hide add latency, few enough to stay in registers.
+const TILE: usize = 16;
+
+/// `out[j] = Σ_i taps[i] · input[j + i]` for every `j`, vectorised across
+/// outputs (each output's sum runs over the taps in a fixed order, so a
+/// value never depends on which tile or block computed it).
+/// `input` must hold at least `out.len() + taps.len() - 1` samples.
+#[inline]
+pub(crate) fn fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    debug_assert!(input.len() + 1 >= n + taps.len());
+    let mut j = 0;
+    while j + TILE <= n {
+        let mut acc = [0.0f32; TILE];
+        for (i, &t) in taps.iter().enumerate() {
+            let x: &[f32; TILE] = input[j + i..j + i + TILE]
+                .try_into()
+                .unwrap_or(&[0.0; TILE]);
+            for k in 0..TILE {
+                acc[k] += t * x[k];
+            }
+        }
+        out[j..j + TILE].copy_from_slice(&acc);
+        j += TILE;
+        // A last partial tile is computed as a whole one ending at the
+        // last output (recomputing a few outputs to identical values).
+        if j < n && j + TILE > n && n >= TILE {
+            j = n - TILE;
+        }
+    }
+    for (o, jj) in out[j..].iter_mut().zip(j..) {
+        let mut acc = 0.0f32;
+        for (i, &t) in taps.iter().enumerate() {
+            acc += t * input[jj + i];
+        }
+        *o = acc;
+    }
+}
+
+/// [`fir_block`] for a symmetric filter of even length (a half-band
+/// branch): pairs of inputs that share a tap are added first, halving the
+/// multiplies.
+#[inline]
+pub(crate) fn symmetric_fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    let len = taps.len();
+    let half = &taps[..len / 2];
+    let n = out.len();
+    debug_assert!(len.is_multiple_of(2) && input.len() + 1 >= n + len);
+    let mut j = 0;
+    while j + TILE <= n {
+        let mut acc = [0.0f32; TILE];
+        for (i, &t) in half.iter().enumerate() {
+            let a: &[f32; TILE] = input[j + i..j + i + TILE]
+                .try_into()
+                .unwrap_or(&[0.0; TILE]);
+            let far = j + len - 1 - i;
+            let b: &[f32; TILE] = input[far..far + TILE].try_into().unwrap_or(&[0.0; TILE]);
+            for k in 0..TILE {
+                acc[k] += t * (a[k] + b[k]);
+            }
+        }
+        out[j..j + TILE].copy_from_slice(&acc);
+        j += TILE;
+        // A last partial tile is computed as a whole one ending at the
+        // last output (recomputing a few outputs to identical values).
+        if j < n && j + TILE > n && n >= TILE {
+            j = n - TILE;
+        }
+    }
+    for (o, jj) in out[j..].iter_mut().zip(j..) {
+        let mut acc = 0.0f32;
+        for (i, &t) in half.iter().enumerate() {
+            acc += t * (input[jj + i] + input[jj + len - 1 - i]);
+        }
+        *o = acc;
+    }
+}
+
+/// Block form of one 2x interpolation stage (taps with the gain of 2 folded
+/// in): for every input index `m ≥ taps.len() - 1` writes the pair
+/// `[input[m - N/2], FIR(input[m-N+1..=m])]` to `out`, in order. `odd` is
+/// scratch of at least the number of pairs. Returns the samples written.
+#[inline]
+pub(crate) fn interpolate_2x_block(
+    taps: &[f32],
+    input: &[f32],
+    odd: &mut [f32],
+    out: &mut [f32],
+) -> usize {
+    let len = taps.len();
+    let pairs = (input.len() + 1).saturating_sub(len);
+    let odd = &mut odd[..pairs];
+    symmetric_fir_block(taps, input, odd);
+    let even = &input[len - 1 - len / 2..];
+    for ((pair, &e), &o) in out[..2 * pairs]
+        .chunks_exact_mut(2)
+        .zip(even)
+        .zip(odd.iter())
+    {
+        pair[0] = e;
+        pair[1] = o;
+    }
+    2 * pairs
+}
+
+/// The branch taps (gain 2 folded in) of each 2x stage of a `factor`x
+/// interpolator, first stage first; `None` unless `factor` is 2, 4 or 8.
+pub(crate) fn interpolator_taps(factor: usize, spec: HalfBandSpec) -> Option<Vec<Vec<f32>>> {
+    let count = stages_for(factor)?;
+    Some(
+        (0..count)
+            .map(|i| symmetrised(stage_taps(i, 2.0, spec)))
+            .collect(),
+    )
+}
+
+/// Makes a branch exactly symmetric (the design is symmetric up to rounding;
+/// the folded block FIRs rely on it exactly).
+fn symmetrised(mut taps: Vec<f32>) -> Vec<f32> {
+    let len = taps.len();
+    for i in 0..len / 2 {
+        taps[len - 1 - i] = taps[i];
+    }
+    taps
+}
+
 /// A history of the last `len` samples kept contiguous (written twice), so a
 /// FIR can read it as one slice without wrapping.
 #[derive(Debug, Clone)]
