@@ -315,42 +315,206 @@ fn matched(proto: &AnalogSection, sample_rate: f64, freq_hz: f64) -> Option<Biqu
     finite.then_some(coeffs)
 }
 
-/// One biquad section with f64 state for two channels, transposed
-/// direct-form II. The state update adds the input terms first so the
-/// feedback path (y → s1 → next y) is one multiply and two adds long.
+/// A (left, right) pair of f64, 16-byte aligned so the element-wise
+/// operations below compile to single SSE2 instructions: both channels of a
+/// stereo filter advance in one register.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(16))]
+pub struct F2(pub [f64; 2]);
+
+impl F2 {
+    pub const ZERO: Self = Self([0.0; 2]);
+
+    #[inline(always)]
+    pub fn new(left: f64, right: f64) -> Self {
+        Self([left, right])
+    }
+
+    #[inline(always)]
+    pub fn splat(v: f64) -> Self {
+        Self([v, v])
+    }
+
+    #[inline(always)]
+    pub fn left(self) -> f64 {
+        self.0[0]
+    }
+
+    #[inline(always)]
+    pub fn right(self) -> f64 {
+        self.0[1]
+    }
+
+    /// Lane-wise `if a > b { if_true } else { if_false }`.
+    #[inline(always)]
+    pub fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
+        Self([
+            if a.0[0] > b.0[0] {
+                if_true.0[0]
+            } else {
+                if_false.0[0]
+            },
+            if a.0[1] > b.0[1] {
+                if_true.0[1]
+            } else {
+                if_false.0[1]
+            },
+        ])
+    }
+
+    #[inline(always)]
+    pub fn max(self, o: Self) -> Self {
+        Self([self.0[0].max(o.0[0]), self.0[1].max(o.0[1])])
+    }
+
+    #[inline(always)]
+    pub fn abs(self) -> Self {
+        Self([self.0[0].abs(), self.0[1].abs()])
+    }
+}
+
+impl std::ops::Add for F2 {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Self([self.0[0] + o.0[0], self.0[1] + o.0[1]])
+    }
+}
+
+impl std::ops::Sub for F2 {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Self([self.0[0] - o.0[0], self.0[1] - o.0[1]])
+    }
+}
+
+impl std::ops::Mul for F2 {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Self([self.0[0] * o.0[0], self.0[1] * o.0[1]])
+    }
+}
+
+/// Coefficients broadcast to both channels.
+#[derive(Debug, Clone, Copy)]
+pub struct StereoCoeffs {
+    b0: F2,
+    b1: F2,
+    b2: F2,
+    a1: F2,
+    a2: F2,
+}
+
+impl StereoCoeffs {
+    pub fn new(c: &BiquadCoeffs) -> Self {
+        Self {
+            b0: F2::splat(c.b0),
+            b1: F2::splat(c.b1),
+            b2: F2::splat(c.b2),
+            a1: F2::splat(c.a1),
+            a2: F2::splat(c.a2),
+        }
+    }
+}
+
+/// Transposed direct-form II state of one stereo section.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StereoState {
+    s1: F2,
+    s2: F2,
+}
+
+impl StereoState {
+    /// One frame. The state update adds the input terms first so the
+    /// feedback path (y → s1 → next y) is one multiply and two adds long.
+    #[inline(always)]
+    pub fn tick(&mut self, c: &StereoCoeffs, x: F2) -> F2 {
+        let y = c.b0 * x + self.s1;
+        self.s1 = (c.b1 * x + self.s2) - c.a1 * y;
+        self.s2 = c.b2 * x - c.a2 * y;
+        y
+    }
+}
+
+/// One biquad section with f64 state for two channels.
 #[derive(Debug, Clone, Copy)]
 pub struct StereoBiquad {
     pub coeffs: BiquadCoeffs,
-    state: [[f64; 2]; 2],
+    stereo: StereoCoeffs,
+    state: StereoState,
 }
 
 impl StereoBiquad {
     pub fn new(coeffs: BiquadCoeffs) -> Self {
         Self {
             coeffs,
-            state: [[0.0; 2]; 2],
+            stereo: StereoCoeffs::new(&coeffs),
+            state: StereoState::default(),
         }
     }
 
     pub fn reset(&mut self) {
-        self.state = [[0.0; 2]; 2];
-    }
-
-    /// Filters one sample of channel `ch` (0 or 1).
-    #[inline(always)]
-    pub fn tick(&mut self, ch: usize, x: f64) -> f64 {
-        let c = &self.coeffs;
-        let s = &mut self.state[ch & 1];
-        let y = c.b0 * x + s[0];
-        s[0] = (c.b1 * x + s[1]) - c.a1 * y;
-        s[1] = c.b2 * x - c.a2 * y;
-        y
+        self.state = StereoState::default();
     }
 
     /// Filters one stereo frame.
     #[inline(always)]
     pub fn tick2(&mut self, l: f64, r: f64) -> (f64, f64) {
-        (self.tick(0, l), self.tick(1, r))
+        let y = self.tick_f2(F2::new(l, r));
+        (y.left(), y.right())
+    }
+
+    /// Filters one stereo frame held as a pair.
+    #[inline(always)]
+    pub fn tick_f2(&mut self, x: F2) -> F2 {
+        self.state.tick(&self.stereo, x)
+    }
+
+    /// Filters a block in place. The state lives in registers for the whole
+    /// loop instead of going through memory every frame.
+    pub fn process_block(&mut self, frames: &mut [F2]) {
+        let c = self.stereo;
+        let mut st = self.state;
+        for x in frames.iter_mut() {
+            *x = st.tick(&c, *x);
+        }
+        self.state = st;
+    }
+
+    /// Runs a cascade of sections over a block, up to four sections per
+    /// pass: independent feedback loops in one pass overlap in the
+    /// pipeline, while the state of all of them still fits in registers.
+    pub fn process_cascade(sections: &mut [StereoBiquad], frames: &mut [F2]) {
+        let mut rest = sections;
+        while !rest.is_empty() {
+            let take = rest.len().min(4);
+            let (now, later) = rest.split_at_mut(take);
+            match now {
+                [a] => a.process_block(frames),
+                [a, b] => cascade_pass([a, b], frames),
+                [a, b, c] => cascade_pass([a, b, c], frames),
+                [a, b, c, d] => cascade_pass([a, b, c, d], frames),
+                _ => {}
+            }
+            rest = later;
+        }
+    }
+}
+
+fn cascade_pass<const N: usize>(sections: [&mut StereoBiquad; N], frames: &mut [F2]) {
+    let coeffs: [StereoCoeffs; N] = std::array::from_fn(|k| sections[k].stereo);
+    let mut states: [StereoState; N] = std::array::from_fn(|k| sections[k].state);
+    for x in frames.iter_mut() {
+        let mut v = *x;
+        for k in 0..N {
+            v = states[k].tick(&coeffs[k], v);
+        }
+        *x = v;
+    }
+    for (section, state) in sections.into_iter().zip(states) {
+        section.state = state;
     }
 }
 

@@ -8,7 +8,8 @@
 
 use crate::biquad::{BUTTERWORTH_Q, BiquadCoeffs, StereoBiquad};
 use crate::envelope::{
-    LevelFollower, MeanSquare, ReductionMeter, fast_db_to_gain, fast_gain_to_db,
+    DB_PER_LOG2, LevelFollower, MeanSquare, ReductionMeter, fast_db_to_gain, fast_exp2_clamped,
+    fast_gain_to_db, fast_log2_positive,
 };
 use crate::{DspError, Processor};
 use lacquer_core::chain::{CompressorCurve, DetectorMode, GlueSettings};
@@ -50,6 +51,37 @@ impl GainComputer {
         } else {
             self.slope * over
         }
+    }
+
+    /// Reduction (dB) for a linear level, exactly 0 below the knee, without
+    /// branches: a loop of these over a block of detector levels vectorises.
+    /// Agrees with [`Self::reduction_db_linear`] to rounding (the knee
+    /// quadratic multiplies by a precomputed `1/(2·knee)`).
+    #[inline(always)]
+    pub fn reduction_db_branchless(&self, level: f64) -> f64 {
+        let level_db = DB_PER_LOG2 * fast_log2_positive(level.max(f64::MIN_POSITIVE));
+        let over = level_db - self.threshold_db;
+        let x = over + 0.5 * self.knee_db;
+        let inv_two_knee = if self.knee_db > 0.0 {
+            0.5 / self.knee_db
+        } else {
+            0.0
+        };
+        let quadratic = self.slope * x * x * inv_two_knee;
+        let linear = self.slope * over;
+        let in_knee = 2.0 * over.abs() < self.knee_db;
+        let curve = if in_knee { quadratic } else { linear };
+        if level <= self.knee_start || 2.0 * over <= -self.knee_db {
+            0.0
+        } else {
+            curve
+        }
+    }
+
+    /// Gain (linear, ≤ 1) for a reduction in dB; exactly 1.0 for 0 dB.
+    #[inline(always)]
+    pub fn gain_of_reduction(reduction_db: f64) -> f64 {
+        fast_exp2_clamped(reduction_db * (-1.0 / DB_PER_LOG2))
     }
 
     /// Reduction (dB) for a linear level; exactly 0 below the knee.

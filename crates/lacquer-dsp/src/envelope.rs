@@ -8,6 +8,8 @@
 //! Time constants are the classic one-pole ones: after `attack_ms` a step up
 //! has covered 1 − 1/e ≈ 63.2 % of the way (likewise `release_ms` down).
 
+use crate::biquad::F2;
+
 /// One-pole coefficient for a time constant; 0 (instant) for `ms <= 0`.
 pub fn one_pole_coeff(time_ms: f64, sample_rate: f64) -> f64 {
     let samples = time_ms * 1.0e-3 * sample_rate;
@@ -55,6 +57,41 @@ impl LevelFollower {
     }
 }
 
+/// Two [`LevelFollower`]s in one SSE2 register (same arithmetic, so the
+/// same bits): both candidates are computed and the rising/falling choice
+/// is a lane-wise select, keeping the compare off the feedback path.
+#[derive(Debug, Clone, Copy)]
+pub struct PairFollower {
+    attack_coeff: F2,
+    release_coeff: F2,
+    state: F2,
+}
+
+impl PairFollower {
+    pub fn new(a: &LevelFollower, b: &LevelFollower) -> Self {
+        Self {
+            attack_coeff: F2::new(a.attack_coeff, b.attack_coeff),
+            release_coeff: F2::new(a.release_coeff, b.release_coeff),
+            state: F2::new(a.state, b.state),
+        }
+    }
+
+    /// Writes the state back into the scalar followers.
+    pub fn store(&self, a: &mut LevelFollower, b: &mut LevelFollower) {
+        a.state = self.state.left();
+        b.state = self.state.right();
+    }
+
+    #[inline(always)]
+    pub fn tick(&mut self, level: F2) -> F2 {
+        let diff = self.state - level;
+        let up = level + self.attack_coeff * diff;
+        let down = level + self.release_coeff * diff;
+        self.state = F2::select_gt(level, self.state, up, down);
+        self.state
+    }
+}
+
 /// Running mean square (one-pole average of x²) for RMS detection.
 #[derive(Debug, Clone, Copy)]
 pub struct MeanSquare {
@@ -83,10 +120,16 @@ impl MeanSquare {
 }
 
 /// Per-stage gain-reduction meter (max and mean since the last reset).
+///
+/// Why four lanes: a single running sum is a serial chain of adds, one per
+/// sample, slower than the gain computer it meters. Frame `n` goes to lane
+/// `n mod 4` (absolute frame count, not position in the block), so the
+/// lanes add in parallel and the result still does not depend on how the
+/// audio was cut into blocks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReductionMeter {
-    max_db: f64,
-    sum_db: f64,
+    lane_max_db: [f64; 4],
+    lane_sum_db: [f64; 4],
     frames: u64,
 }
 
@@ -97,20 +140,60 @@ impl ReductionMeter {
 
     #[inline(always)]
     pub fn record(&mut self, reduction_db: f64) {
-        self.max_db = self.max_db.max(reduction_db);
-        self.sum_db += reduction_db;
+        let lane = (self.frames % 4) as usize;
+        self.lane_max_db[lane] = self.lane_max_db[lane].max(reduction_db);
+        self.lane_sum_db[lane] += reduction_db;
         self.frames += 1;
     }
 
+    /// Records one reduction per element of `reductions_db`.
+    pub fn record_block(&mut self, reductions_db: &[f64]) {
+        self.record_with(reductions_db.len(), |j| reductions_db[j]);
+    }
+
+    /// Records, per frame, the larger of an interleaved pair.
+    pub fn record_pair_max_block(&mut self, pairs_db: &[f64]) {
+        self.record_with(pairs_db.len() / 2, |j| {
+            pairs_db[2 * j].max(pairs_db[2 * j + 1])
+        });
+    }
+
+    #[inline(always)]
+    fn record_with(&mut self, count: usize, value: impl Fn(usize) -> f64) {
+        let mut j = 0;
+        while j < count && !self.frames.is_multiple_of(4) {
+            self.record(value(j));
+            j += 1;
+        }
+        let aligned_start = j;
+        let (mut max, mut sum) = (self.lane_max_db, self.lane_sum_db);
+        while j + 4 <= count {
+            for lane in 0..4 {
+                let v = value(j + lane);
+                max[lane] = max[lane].max(v);
+                sum[lane] += v;
+            }
+            j += 4;
+        }
+        self.lane_max_db = max;
+        self.lane_sum_db = sum;
+        self.frames += (j - aligned_start) as u64;
+        while j < count {
+            self.record(value(j));
+            j += 1;
+        }
+    }
+
     pub fn max_db(&self) -> f64 {
-        self.max_db
+        self.lane_max_db.iter().copied().fold(0.0, f64::max)
     }
 
     pub fn mean_db(&self) -> f64 {
         if self.frames == 0 {
             0.0
         } else {
-            self.sum_db / self.frames as f64
+            let [a, b, c, d] = self.lane_sum_db;
+            ((a + b) + (c + d)) / self.frames as f64
         }
     }
 }
@@ -185,4 +268,52 @@ pub fn fast_gain_to_db(gain: f64) -> f64 {
 #[inline(always)]
 pub fn fast_db_to_gain(db: f64) -> f64 {
     fast_exp2(db / DB_PER_LOG2)
+}
+
+/// Branch-free [`fast_log2`] for positive normal `x` (same arithmetic, so
+/// the same bits); written with selects and bit operations only so a loop
+/// over independent samples vectorises.
+#[inline(always)]
+pub fn fast_log2_positive(x: f64) -> f64 {
+    const MAGIC: f64 = 4_503_599_627_370_496.0; // 2^52
+    let bits = x.to_bits();
+    let biased = f64::from_bits((bits >> 52) | MAGIC.to_bits()) - MAGIC;
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let high = m > std::f64::consts::SQRT_2;
+    let m = if high { m * 0.5 } else { m };
+    let exponent = if high {
+        biased - 1022.0
+    } else {
+        biased - 1023.0
+    };
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let t4 = t2 * t2;
+    let low = 2.0 + t2 * (2.0 / 3.0);
+    let high_terms = 2.0 / 5.0 + t2 * (2.0 / 7.0);
+    let series = low + t4 * (high_terms + t4 * (2.0 / 9.0));
+    exponent + t * series * std::f64::consts::LOG2_E
+}
+
+/// Branch-free 2^y for y in [−1000, 1000] (clamped), same polynomial as
+/// [`fast_exp2`], rounding to the nearest integer part by the 1.5·2^52
+/// trick so a loop over independent samples vectorises.
+#[inline(always)]
+pub fn fast_exp2_clamped(y: f64) -> f64 {
+    const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    let y = y.clamp(-1000.0, 1000.0);
+    let n = (y + ROUND) - ROUND;
+    let f = y - n;
+    let z = f * std::f64::consts::LN_2;
+    let z2 = z * z;
+    let z4 = z2 * z2;
+    let p01 = 1.0 + z;
+    let p23 = 0.5 + z * (1.0 / 6.0);
+    let p45 = 1.0 / 24.0 + z * (1.0 / 120.0);
+    let p67 = 1.0 / 720.0 + z * (1.0 / 5040.0);
+    let p = (p01 + z2 * p23) + z4 * (p45 + z2 * p67);
+    // The low mantissa bits of n + 1023 + 2^52 are n + 1023 (1..=2023),
+    // shifted into the exponent field: exactly 2^n.
+    let scale = f64::from_bits(((n + (1023.0 + 4_503_599_627_370_496.0)).to_bits()) << 52);
+    p * scale
 }

@@ -6,10 +6,21 @@
 //! image cannot wander. In mid/side mode the mid and side of each band get
 //! their own detectors — the point of M/S compression is to treat them
 //! differently (e.g. tame a wide, harsh side without touching the vocal).
+//!
+//! Why a neutral bypass: with every band at ratio 1 and no makeup the bands
+//! would only sum back to an all-pass of the input (flat magnitude, shifted
+//! phase). `prepare` detects that and `process` then leaves the audio
+//! untouched, bit for bit, at no cost.
+//!
+//! Work is done in block passes: split (see the crossover), one pass running
+//! every band's follower side by side (independent feedback loops overlap),
+//! the gain computers over independent samples (vectorised, no branches),
+//! then the band sum.
 
+use crate::biquad::F2;
 use crate::compressor::{GainComputer, check_rate, db_to_gain, validate_curve};
 use crate::crossover::{Crossover, MAX_BANDS};
-use crate::envelope::{LevelFollower, ReductionMeter, fast_db_to_gain};
+use crate::envelope::{LevelFollower, PairFollower, ReductionMeter};
 use crate::{DspError, Processor};
 use lacquer_core::chain::MultibandSettings;
 
@@ -22,10 +33,11 @@ struct Band {
     followers: [LevelFollower; 2],
     makeup: f64,
     meter: ReductionMeter,
-    /// Per-block scratch: the band's two signals and, per signal, the
-    /// detector level and then the gain (makeup included).
-    signal: [Vec<f64>; 2],
-    gain: [Vec<f64>; 2],
+    /// Per-block scratch: the band's stereo signal.
+    signal: Vec<F2>,
+    /// Per-block scratch: detector levels, then gains (makeup included).
+    /// Linked: one per frame; mid/side: interleaved (mid, side) per frame.
+    gain: Vec<f64>,
 }
 
 /// The multiband compressor processor.
@@ -34,6 +46,9 @@ pub struct MultibandCompressor {
     settings: MultibandSettings,
     crossover: Option<Crossover>,
     bands: Vec<Band>,
+    /// Every band at ratio 1 without makeup: the stage is a bit-exact bypass.
+    neutral: bool,
+    max_block: usize,
 }
 
 impl MultibandCompressor {
@@ -42,6 +57,8 @@ impl MultibandCompressor {
             settings: settings.clone(),
             crossover: None,
             bands: Vec::new(),
+            neutral: false,
+            max_block: 0,
         }
     }
 
@@ -67,6 +84,11 @@ impl MultibandCompressor {
             .iter()
             .map(|b| (b.meter.max_db(), b.meter.mean_db()))
             .collect()
+    }
+
+    /// Whether `prepare` found every band neutral (the stage is bypassed).
+    pub fn is_neutral(&self) -> bool {
+        self.neutral
     }
 }
 
@@ -98,18 +120,25 @@ impl Processor for MultibandCompressor {
         let mut bands = Vec::with_capacity(s.bands.len());
         for (index, curve) in s.bands.iter().enumerate() {
             validate_curve(STAGE, &format!("band {index}"), curve)?;
+        }
+        let neutral = s.bands.iter().all(|c| c.ratio == 1.0 && c.makeup_db == 0.0);
+        // A neutral stage never touches audio, so it needs no scratch.
+        let scratch = if neutral { 0 } else { max_block };
+        for curve in &s.bands {
             let follower = LevelFollower::new(curve.attack_ms, curve.release_ms, rate);
             bands.push(Band {
                 computer: GainComputer::new(curve.threshold_db, curve.ratio, curve.knee_db),
                 followers: [follower; 2],
                 makeup: db_to_gain(curve.makeup_db),
                 meter: ReductionMeter::default(),
-                signal: [vec![0.0; max_block], vec![0.0; max_block]],
-                gain: [vec![0.0; max_block], vec![0.0; max_block]],
+                signal: vec![F2::ZERO; scratch],
+                gain: vec![0.0; 2 * scratch],
             });
         }
         self.crossover = Some(crossover);
         self.bands = bands;
+        self.neutral = neutral;
+        self.max_block = max_block;
         Ok(())
     }
 
@@ -124,10 +153,10 @@ impl Processor for MultibandCompressor {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if !self.settings.enabled || self.crossover.is_none() {
+        if !self.settings.enabled || self.crossover.is_none() || self.neutral {
             return;
         }
-        let max_block = self.bands.first().map_or(0, |b| b.signal[0].len());
+        let max_block = self.max_block;
         if max_block == 0 {
             return;
         }
@@ -138,77 +167,155 @@ impl Processor for MultibandCompressor {
 }
 
 impl MultibandCompressor {
-    /// Split + detect (serial filters and followers), then the gain
-    /// computers over independent samples (pipelines), then the band sum.
     fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let Some(crossover) = &mut self.crossover else {
             return;
         };
         let frames = left.len().min(right.len());
         let mid_side = self.settings.mid_side;
-        let mut split = [(0.0, 0.0); MAX_BANDS];
-        for i in 0..frames {
-            let (xl, xr) = (f64::from(left[i]), f64::from(right[i]));
-            let (a, b) = if mid_side {
-                (0.5 * (xl + xr), 0.5 * (xl - xr))
+        let Some(first) = self.bands.first_mut() else {
+            return;
+        };
+        for ((x, &l), &r) in first.signal[..frames]
+            .iter_mut()
+            .zip(left.iter())
+            .zip(right.iter())
+        {
+            let (xl, xr) = (f64::from(l), f64::from(r));
+            *x = if mid_side {
+                F2::new(0.5 * (xl + xr), 0.5 * (xl - xr))
             } else {
-                (xl, xr)
+                F2::new(xl, xr)
             };
-            crossover.split(a, b, &mut split);
-            for (band, &(ba, bb)) in self.bands.iter_mut().zip(split.iter()) {
-                band.signal[0][i] = ba;
-                band.signal[1][i] = bb;
+        }
+        {
+            let mut signals: [&mut [F2]; MAX_BANDS] = Default::default();
+            for (slot, band) in signals.iter_mut().zip(self.bands.iter_mut()) {
+                *slot = &mut band.signal[..frames];
+            }
+            crossover.split_block(&mut signals);
+        }
+        match self.bands.as_mut_slice() {
+            [a, b, c] => detect([a, b, c], frames, mid_side),
+            [a, b, c, d] => detect([a, b, c, d], frames, mid_side),
+            _ => return,
+        }
+        gains_pass(&mut self.bands, frames, mid_side);
+        let (first, rest) = self.bands.split_at_mut(1);
+        let first = &mut first[0];
+        // Accumulate the band sum into the first band's signal.
+        for i in 0..frames {
+            let gain_of = |band: &Band| {
                 if mid_side {
-                    band.gain[0][i] = band.followers[0].tick(ba.abs());
-                    band.gain[1][i] = band.followers[1].tick(bb.abs());
+                    F2::new(band.gain[2 * i], band.gain[2 * i + 1])
                 } else {
-                    band.gain[0][i] = band.followers[0].tick(ba.abs().max(bb.abs()));
+                    F2::splat(band.gain[i])
                 }
-            }
-        }
-        for band in &mut self.bands {
-            let computer = band.computer;
-            let makeup = band.makeup;
-            if mid_side {
-                let [ga, gb] = &mut band.gain;
-                for (a, b) in ga[..frames].iter_mut().zip(gb[..frames].iter_mut()) {
-                    let ra = computer.reduction_db_linear(*a);
-                    let rb = computer.reduction_db_linear(*b);
-                    band.meter.record(ra.max(rb));
-                    *a = gain_of(ra) * makeup;
-                    *b = gain_of(rb) * makeup;
-                }
-            } else {
-                for g in band.gain[0][..frames].iter_mut() {
-                    let reduction = computer.reduction_db_linear(*g);
-                    band.meter.record(reduction);
-                    *g = gain_of(reduction) * makeup;
-                }
-            }
-        }
-        let gain_b = usize::from(mid_side);
-        for i in 0..frames {
-            let (mut sum_a, mut sum_b) = (0.0, 0.0);
-            for band in &self.bands {
-                sum_a += band.signal[0][i] * band.gain[0][i];
-                sum_b += band.signal[1][i] * band.gain[gain_b][i];
-            }
-            let (yl, yr) = if mid_side {
-                (sum_a + sum_b, sum_a - sum_b)
-            } else {
-                (sum_a, sum_b)
             };
-            left[i] = yl as f32;
-            right[i] = yr as f32;
+            let mut sum = first.signal[i] * gain_of(first);
+            for band in rest.iter() {
+                sum = sum + band.signal[i] * gain_of(band);
+            }
+            first.signal[i] = sum;
+        }
+        for ((l, r), y) in left
+            .iter_mut()
+            .zip(right.iter_mut())
+            .zip(&first.signal[..frames])
+        {
+            let (a, b) = (y.left(), y.right());
+            let (yl, yr) = if mid_side { (a + b, a - b) } else { (a, b) };
+            *l = yl as f32;
+            *r = yr as f32;
         }
     }
 }
 
-#[inline(always)]
-fn gain_of(reduction_db: f64) -> f64 {
-    if reduction_db > 0.0 {
-        fast_db_to_gain(-reduction_db)
+/// Runs the bands' followers side by side over a block (their feedback
+/// loops are independent, so they overlap in the pipeline), writing the
+/// detector levels into each band's `gain` scratch.
+#[inline(never)]
+fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, mid_side: bool) {
+    let mut parts = bands.map(|band| {
+        let Band {
+            signal,
+            gain,
+            followers,
+            ..
+        } = band;
+        (&signal[..frames], &mut gain[..2 * frames], followers)
+    });
+    if mid_side {
+        // One register per band: (mid, side).
+        let mut local: [PairFollower; N] = std::array::from_fn(|k| {
+            let [a, b] = &*parts[k].2;
+            PairFollower::new(a, b)
+        });
+        for i in 0..frames {
+            for k in 0..N {
+                let level = local[k].tick(parts[k].0[i].abs());
+                parts[k].1[2 * i] = level.left();
+                parts[k].1[2 * i + 1] = level.right();
+            }
+        }
+        for (part, follower) in parts.iter_mut().zip(local) {
+            let [a, b] = &mut *part.2;
+            follower.store(a, b);
+        }
     } else {
-        1.0
+        // One register per pair of bands: (band 2p, band 2p + 1); an odd
+        // band count leaves the last lane idle.
+        let pairs = N.div_ceil(2);
+        let mut local = [PairFollower::new(&parts[0].2[0], &parts[0].2[0]); 2];
+        for (p, follower) in local.iter_mut().enumerate().take(pairs) {
+            let second = (2 * p + 1).min(N - 1);
+            *follower = PairFollower::new(&parts[2 * p].2[0], &parts[second].2[0]);
+        }
+        for i in 0..frames {
+            for (p, follower) in local.iter_mut().enumerate().take(pairs) {
+                let a = 2 * p;
+                let b = (a + 1).min(N - 1);
+                let xa = parts[a].0[i].abs();
+                let xb = parts[b].0[i].abs();
+                let level = F2::new(xa.left().max(xa.right()), xb.left().max(xb.right()));
+                let level = follower.tick(level);
+                parts[a].1[i] = level.left();
+                if b != a {
+                    parts[b].1[i] = level.right();
+                }
+            }
+        }
+        for (p, follower) in local.iter().enumerate().take(pairs) {
+            let a = 2 * p;
+            let b = (a + 1).min(N - 1);
+            let mut second = parts[b].2[0];
+            follower.store(&mut parts[a].2[0], &mut second);
+            if b != a {
+                parts[b].2[0] = second;
+            }
+        }
+    }
+}
+
+#[inline(never)]
+fn gains_pass(bands: &mut [Band], frames: usize, mid_side: bool) {
+    // Separate passes so the curve and the gains vectorise; the meter
+    // pass in between is the only one that carries state.
+    let values = if mid_side { 2 * frames } else { frames };
+    for band in bands.iter_mut() {
+        let computer = band.computer;
+        let makeup = band.makeup;
+        let levels = &mut band.gain[..values];
+        for v in levels.iter_mut() {
+            *v = computer.reduction_db_branchless(*v);
+        }
+        if mid_side {
+            band.meter.record_pair_max_block(levels);
+        } else {
+            band.meter.record_block(levels);
+        }
+        for v in levels.iter_mut() {
+            *v = GainComputer::gain_of_reduction(*v) * makeup;
+        }
     }
 }

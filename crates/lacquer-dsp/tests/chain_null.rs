@@ -123,14 +123,11 @@ fn all_neutral_stages_together_null_below_minus_120_dbfs() {
     assert!(residual < NULL_LIMIT_DBFS, "{residual}");
 }
 
-/// Known failure in DSP-B's stage at the time of writing: with every band at
-/// ratio 1 the multiband compressor still sums its Linkwitz-Riley bands,
-/// which is an allpass (flat magnitude, shifted phase), so the waveform does
-/// not null against the input (measured residual +1.2 dBFS on the demo mix).
-/// The issue asks for a null, i.e. the stage should bypass its crossovers
-/// when neutral. Un-ignore once it does.
+/// With every band at ratio 1 the bands would only sum to an allpass of the
+/// input (flat magnitude, shifted phase: +1.2 dBFS residual on the demo
+/// mix), so the stage detects neutral settings in `prepare` and bypasses
+/// its crossovers: the output must null.
 #[test]
-#[ignore = "DSP-B multiband: neutral settings still apply the crossover allpass (+1.2 dBFS residual)"]
 fn neutral_multiband_nulls() {
     let rate = 44_100;
     let input = mix(rate);
