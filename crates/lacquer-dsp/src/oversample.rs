@@ -237,12 +237,14 @@ pub(crate) fn symmetric_fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) 
     let mut j = 0;
     while j + TILE <= n {
         let mut acc = [0.0f32; TILE];
-        for (i, &t) in half.iter().enumerate() {
-            let a: &[f32; TILE] = input[j + i..j + i + TILE]
-                .try_into()
-                .unwrap_or(&[0.0; TILE]);
-            let far = j + len - 1 - i;
-            let b: &[f32; TILE] = input[far..far + TILE].try_into().unwrap_or(&[0.0; TILE]);
+        let window = &input[j..j + len - 1 + TILE];
+        // Near inputs walk forward from the oldest, far ones back from the
+        // newest: the pair that shares tap i.
+        let near = window.windows(TILE);
+        let far = window[len / 2..].windows(TILE).rev();
+        for ((&t, a), b) in half.iter().zip(near).zip(far) {
+            let a: &[f32; TILE] = a.try_into().unwrap_or(&[0.0; TILE]);
+            let b: &[f32; TILE] = b.try_into().unwrap_or(&[0.0; TILE]);
             for k in 0..TILE {
                 acc[k] += t * (a[k] + b[k]);
             }
@@ -382,41 +384,6 @@ impl UpStage {
     }
 }
 
-/// One 2x decimation stage.
-#[derive(Debug, Clone)]
-struct DownStage {
-    taps: Vec<f32>,
-    odd_history: History,
-    even_delay: History,
-}
-
-impl DownStage {
-    fn new(index: usize, spec: HalfBandSpec) -> Self {
-        let taps = stage_taps(index, 1.0, spec);
-        let odd_history = History::new(taps.len());
-        let even_delay = History::new(taps.len() / 2);
-        Self {
-            taps,
-            odd_history,
-            even_delay,
-        }
-    }
-
-    /// Delay of this stage in its output samples.
-    fn latency(&self) -> usize {
-        self.taps.len() / 2 - 1
-    }
-
-    /// Two input samples in, one output sample out.
-    #[inline]
-    fn process(&mut self, pair: [f32; 2]) -> f32 {
-        self.even_delay.push(pair[0]);
-        self.odd_history.push(pair[1]);
-        let centre = self.even_delay.window()[0];
-        0.5 * centre + dot(self.odd_history.window(), &self.taps)
-    }
-}
-
 fn stages_for(factor: usize) -> Option<usize> {
     match factor {
         2 => Some(1),
@@ -482,16 +449,108 @@ impl Upsampler {
     }
 }
 
+/// Base-rate frames a [`RoundTrip`] processes at once.
+const ROUND_TRIP_CHUNK: usize = 256;
+
+/// A stream with the history a FIR needs kept in front of the newest
+/// chunk: `data[..history]` is the past, `data[history..]` the chunk.
+#[derive(Debug, Clone)]
+struct BlockHistory {
+    data: Vec<f32>,
+    history: usize,
+}
+
+impl BlockHistory {
+    fn new(history: usize, chunk: usize) -> Self {
+        Self {
+            data: vec![0.0; history + chunk],
+            history,
+        }
+    }
+
+    /// After a chunk of `n` samples: its last `history` samples become the
+    /// past of the next one.
+    fn advance(&mut self, n: usize) {
+        self.data.copy_within(n..n + self.history, 0);
+    }
+
+    fn clear(&mut self) {
+        self.data.fill(0.0);
+    }
+}
+
+/// One 2x decimation stage in block form: the even and odd input phases
+/// are kept apart, so the odd branch is one symmetric block FIR.
+#[derive(Debug, Clone)]
+struct BlockDown {
+    taps: Vec<f32>,
+    even: BlockHistory,
+    odd: BlockHistory,
+}
+
+impl BlockDown {
+    fn new(index: usize, spec: HalfBandSpec, chunk: usize) -> Self {
+        let taps = symmetrised(stage_taps(index, 1.0, spec));
+        let history = taps.len() - 1;
+        Self {
+            even: BlockHistory::new(history, chunk),
+            odd: BlockHistory::new(history, chunk),
+            taps,
+        }
+    }
+
+    /// Delay of this stage in its output samples.
+    fn latency(&self) -> usize {
+        self.taps.len() / 2 - 1
+    }
+
+    /// `input` (2n samples, pairs in order) down to `out` (n samples).
+    fn process(&mut self, input: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        let h = self.even.history;
+        for ((pair, e), o) in input
+            .chunks_exact(2)
+            .zip(&mut self.even.data[h..h + n])
+            .zip(&mut self.odd.data[h..h + n])
+        {
+            *e = pair[0];
+            *o = pair[1];
+        }
+        symmetric_fir_block(&self.taps, &self.odd.data[..h + n], out);
+        // The even phase is a pure delay through the centre tap (1/2).
+        let centre = h + 1 - self.taps.len() / 2;
+        for (y, &e) in out.iter_mut().zip(&self.even.data[centre..centre + n]) {
+            *y += 0.5 * e;
+        }
+        self.even.advance(n);
+        self.odd.advance(n);
+    }
+
+    fn clear(&mut self) {
+        self.even.clear();
+        self.odd.clear();
+    }
+}
+
 /// Up by 2, 4 or 8, a memoryless function at the high rate, and back down:
 /// what a saturator needs. The round trip delays by a whole number of
 /// base-rate frames ([`Self::latency`]); a short delay at the high rate makes
-/// up the half-samples that later stages would otherwise leave.
+/// up the half-samples that later stages would otherwise leave. Works on
+/// chunks with every stage a block FIR, so the function sees a whole chunk
+/// of high-rate samples at once; each output depends on the signal alone,
+/// never on how it was cut into blocks.
 #[derive(Debug, Clone)]
 pub struct RoundTrip {
-    up: Vec<UpStage>,
-    down: Vec<DownStage>,
-    pad: History,
-    pad_len: usize,
+    up_taps: Vec<Vec<f32>>,
+    /// Input of each up stage, with that stage's history.
+    up_in: Vec<BlockHistory>,
+    /// The top-rate stream before the pad delay, with `pad_len` of history.
+    top: BlockHistory,
+    shaped: Vec<f32>,
+    down: Vec<BlockDown>,
+    /// Output of each down stage but the last.
+    down_out: Vec<Vec<f32>>,
+    odd_scratch: Vec<f32>,
     factor: usize,
     latency: usize,
 }
@@ -500,23 +559,31 @@ impl RoundTrip {
     /// `None` unless `factor` is 2, 4 or 8.
     pub fn new(factor: usize) -> Option<Self> {
         let count = stages_for(factor)?;
-        let up: Vec<UpStage> = (0..count)
-            .map(|i| UpStage::new(i, HalfBandSpec::AUDIO))
+        let spec = HalfBandSpec::AUDIO;
+        let up_taps = interpolator_taps(factor, spec)?;
+        let chunk = ROUND_TRIP_CHUNK;
+        let up_in = up_taps
+            .iter()
+            .enumerate()
+            .map(|(i, t)| BlockHistory::new(t.len() - 1, chunk << i))
             .collect();
-        let down: Vec<DownStage> = (0..count)
-            .map(|i| DownStage::new(i, HalfBandSpec::AUDIO))
+        let down: Vec<BlockDown> = (0..count)
+            .map(|i| BlockDown::new(i, spec, chunk << i))
             .collect();
         // Round trip of stage i in top-rate samples: (2K_i - 1) · 2^(count-i).
         let top_rate_delay: usize = (0..count)
-            .map(|i| (up[i].latency() + down[i].latency()) << (count - i))
+            .map(|i| (up_taps[i].len() / 2 + down[i].latency()) << (count - i))
             .sum();
         let pad_len = (factor - top_rate_delay % factor) % factor;
         let latency = (top_rate_delay + pad_len) / factor;
         Some(Self {
-            up,
+            up_in,
+            top: BlockHistory::new(pad_len, chunk * factor),
+            shaped: vec![0.0; chunk * factor],
             down,
-            pad: History::new(pad_len.max(1)),
-            pad_len,
+            down_out: (1..count).map(|i| vec![0.0; chunk << i]).collect(),
+            odd_scratch: vec![0.0; chunk * factor],
+            up_taps,
             factor,
             latency,
         })
@@ -531,49 +598,69 @@ impl RoundTrip {
         self.latency
     }
 
-    /// Processes one base-rate sample through `shape` at the high rate.
-    #[inline]
+    /// Processes one base-rate sample through `shape` at the high rate
+    /// (convenient, slow: use [`Self::process_block`] for audio).
     pub fn process(&mut self, x: f32, mut shape: impl FnMut(f32) -> f32) -> f32 {
-        let mut buf = [0.0f32; MAX_FACTOR];
-        buf[0] = x;
-        let mut filled = 1;
-        for stage in &mut self.up {
-            let src = buf;
-            for (i, &v) in src[..filled].iter().enumerate() {
-                let [a, b] = stage.process(v);
-                buf[2 * i] = a;
-                buf[2 * i + 1] = b;
+        let mut one = [x];
+        self.process_block(&mut one, |top| {
+            for v in top {
+                *v = shape(*v);
             }
-            filled *= 2;
-        }
-        for v in &mut buf[..filled] {
-            let delayed = if self.pad_len > 0 {
-                let out = self.pad.window()[0];
-                self.pad.push(*v);
-                out
-            } else {
-                *v
-            };
-            *v = shape(delayed);
-        }
-        for stage in self.down.iter_mut().rev() {
-            filled /= 2;
-            for i in 0..filled {
-                buf[i] = stage.process([buf[2 * i], buf[2 * i + 1]]);
+        });
+        one[0]
+    }
+
+    /// Replaces `samples` by their round trip; `shape` gets the high-rate
+    /// samples a chunk at a time and transforms them in place.
+    pub fn process_block(&mut self, samples: &mut [f32], mut shape: impl FnMut(&mut [f32])) {
+        let count = self.up_taps.len();
+        for chunk in samples.chunks_mut(ROUND_TRIP_CHUNK) {
+            let n = chunk.len();
+            let h = self.up_in[0].history;
+            self.up_in[0].data[h..h + n].copy_from_slice(chunk);
+            let mut len = n;
+            for i in 0..count {
+                let taps = &self.up_taps[i];
+                let (this, rest) = self.up_in[i..].split_at_mut(1);
+                let src = &this[0].data[..this[0].history + len];
+                let dst = match rest.first_mut() {
+                    Some(next) => &mut next.data[next.history..],
+                    None => &mut self.top.data[self.top.history..],
+                };
+                len = interpolate_2x_block(taps, src, &mut self.odd_scratch, dst);
+                this[0].advance(len / 2);
+            }
+            // The pad delay: the function reads the top-rate stream
+            // `pad_len` samples late.
+            let shaped = &mut self.shaped[..len];
+            shaped.copy_from_slice(&self.top.data[..len]);
+            self.top.advance(len);
+            shape(shaped);
+            for i in (0..count).rev() {
+                let (lower, upper) = self.down_out.split_at_mut(i);
+                let src: &[f32] = if i + 1 == count {
+                    &self.shaped[..n << (i + 1)]
+                } else {
+                    &upper[0][..n << (i + 1)]
+                };
+                let dst: &mut [f32] = if i == 0 {
+                    chunk
+                } else {
+                    &mut lower[i - 1][..n << i]
+                };
+                self.down[i].process(src, dst);
             }
         }
-        buf[0]
     }
 
     pub fn reset(&mut self) {
-        for s in &mut self.up {
-            s.history.clear();
+        for s in &mut self.up_in {
+            s.clear();
         }
+        self.top.clear();
         for s in &mut self.down {
-            s.odd_history.clear();
-            s.even_delay.clear();
+            s.clear();
         }
-        self.pad.clear();
     }
 }
 

@@ -20,6 +20,9 @@ pub const OVERSAMPLING: usize = 4;
 /// straight line, in dB.
 pub const CLIP_THRESHOLD_DB: f64 = 1.0;
 
+/// Frames the dry path is delayed per step.
+const DRY_CHUNK: usize = 1024;
+
 const DRIVE_RANGE_DB: (f64, f64) = (0.0, 36.0);
 const RATE_RANGE_HZ: (u32, u32) = (8_000, 384_000);
 
@@ -28,23 +31,20 @@ const RATE_RANGE_HZ: (u32, u32) = (8_000, 384_000);
 /// to run at 4x on every sample.
 #[inline]
 pub fn tanh_like(u: f32) -> f32 {
-    if u.abs() >= 3.0 {
-        u.signum()
-    } else {
-        let u2 = u * u;
-        u * (27.0 + u2) / (27.0 + 9.0 * u2)
-    }
+    // Clamping lands exactly on ±1 at ±3 (108 / 108), and keeps the loop
+    // branch-free so it vectorises.
+    let c = u.clamp(-3.0, 3.0);
+    let c2 = c * c;
+    c * (27.0 + c2) / (27.0 + 9.0 * c2)
 }
 
 /// The polynomial soft clipper: the cubic with unity slope at zero that
 /// reaches ±1 with zero slope at ±1.5, flat beyond.
 #[inline]
 pub fn cubic_soft_clip(u: f32) -> f32 {
-    if u.abs() >= 1.5 {
-        u.signum()
-    } else {
-        u - (4.0 / 27.0) * u * u * u
-    }
+    // Clamping lands exactly on ±1 at ±1.5 (1.5 - 0.5 in f32).
+    let c = u.clamp(-1.5, 1.5);
+    c - (4.0 / 27.0) * c * c * c
 }
 
 fn curve_fn(curve: SaturationCurve) -> fn(f32) -> f32 {
@@ -73,9 +73,10 @@ fn clip_knee(f: fn(f32) -> f32) -> f32 {
 #[derive(Debug, Clone)]
 struct Prepared {
     trips: [RoundTrip; 2],
+    /// Per channel: `dry_history` frames of past input, then a chunk.
     dry_delay: [Vec<f32>; 2],
-    pos: usize,
-    curve: fn(f32) -> f32,
+    dry_history: usize,
+    curve: SaturationCurve,
     drive: f32,
     makeup: f32,
     wet: f32,
@@ -155,19 +156,22 @@ impl Processor for Saturator {
         };
         let trips = [make_trip()?, make_trip()?];
         let latency = trips[0].latency();
-        let curve = curve_fn(s.curve);
+        let curve_fn = curve_fn(s.curve);
         let drive = 10f64.powf(s.drive_db / 20.0);
         let wet = s.mix_percent / 100.0;
         self.prepared = Some(Prepared {
             trips,
-            dry_delay: [vec![0.0; latency.max(1)], vec![0.0; latency.max(1)]],
-            pos: 0,
-            curve,
+            dry_delay: [
+                vec![0.0; latency + DRY_CHUNK],
+                vec![0.0; latency + DRY_CHUNK],
+            ],
+            dry_history: latency,
+            curve: s.curve,
             drive: drive as f32,
             makeup: (1.0 / drive) as f32,
             wet: wet as f32,
             dry: (1.0 - wet) as f32,
-            knee: clip_knee(curve),
+            knee: clip_knee(curve_fn),
         });
         self.reset();
         Ok(())
@@ -181,7 +185,6 @@ impl Processor for Saturator {
             for d in &mut p.dry_delay {
                 d.fill(0.0);
             }
-            p.pos = 0;
         }
         self.clipped_samples = 0;
         self.total_samples = 0;
@@ -198,34 +201,50 @@ impl Processor for Saturator {
         let (curve, drive, makeup, knee) = (p.curve, p.drive, p.makeup, p.knee);
         let mut clipped = 0u64;
         let samples_in = (left.len() + right.len()) as u64;
-        let delay_len = p.dry_delay[0].len();
+        let history = p.dry_history;
         for (ch, samples) in [left, right].into_iter().enumerate() {
-            let trip = &mut p.trips[ch];
-            let delay = &mut p.dry_delay[ch];
-            let mut pos = p.pos;
-            for x in samples.iter_mut() {
-                let wet = trip.process(*x, |v| {
-                    let u = v * drive;
-                    clipped += u64::from(u.abs() > knee);
-                    curve(u) * makeup
+            let dry_line = &mut p.dry_delay[ch];
+            for block in samples.chunks_mut(DRY_CHUNK) {
+                let n = block.len();
+                if p.dry != 0.0 {
+                    dry_line[history..history + n].copy_from_slice(block);
+                }
+                p.trips[ch].process_block(block, |top| {
+                    clipped += shape_block(curve, drive, makeup, knee, top);
                 });
-                *x = if p.dry == 0.0 {
-                    wet
-                } else {
-                    let dry = delay[pos];
-                    delay[pos] = *x;
-                    pos += 1;
-                    if pos == delay_len {
-                        pos = 0;
+                if p.dry != 0.0 {
+                    for (y, &d) in block.iter_mut().zip(&dry_line[..n]) {
+                        *y = p.wet * *y + p.dry * d;
                     }
-                    p.wet * wet + p.dry * dry
-                };
-            }
-            if ch == 1 {
-                p.pos = pos;
+                    dry_line.copy_within(n..n + history, 0);
+                }
             }
         }
         self.clipped_samples += clipped;
         self.total_samples += samples_in * OVERSAMPLING as u64;
     }
+}
+
+/// Runs the curve over a block of high-rate samples (drive in front,
+/// makeup after); returns how many were clipped.
+#[inline]
+fn shape_block(curve: SaturationCurve, drive: f32, makeup: f32, knee: f32, top: &mut [f32]) -> u64 {
+    let mut clipped = 0u32;
+    match curve {
+        SaturationCurve::Tanh => {
+            for v in top.iter_mut() {
+                let u = *v * drive;
+                clipped += u32::from(u.abs() > knee);
+                *v = tanh_like(u) * makeup;
+            }
+        }
+        SaturationCurve::Polynomial => {
+            for v in top.iter_mut() {
+                let u = *v * drive;
+                clipped += u32::from(u.abs() > knee);
+                *v = cubic_soft_clip(u) * makeup;
+            }
+        }
+    }
+    u64::from(clipped)
 }
