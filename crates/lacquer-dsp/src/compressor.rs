@@ -53,29 +53,22 @@ impl GainComputer {
         }
     }
 
-    /// Reduction (dB) for a linear level, exactly 0 below the knee, without
-    /// branches: a loop of these over a block of detector levels vectorises.
-    /// Agrees with [`Self::reduction_db_linear`] to rounding (the knee
-    /// quadratic multiplies by a precomputed `1/(2·knee)`).
+    /// Reduction (dB) for a linear level without branches: a loop of these
+    /// over a block of detector levels vectorises. The knee is written as
+    /// `slope·(clamp(over + k/2, 0, k)²/(2k) + max(over − k/2, 0))`, equal
+    /// to [`Self::reduction_db`] to rounding and exactly 0 below the knee.
     #[inline(always)]
     pub fn reduction_db_branchless(&self, level: f64) -> f64 {
         let level_db = DB_PER_LOG2 * fast_log2_positive(level.max(f64::MIN_POSITIVE));
         let over = level_db - self.threshold_db;
-        let x = over + 0.5 * self.knee_db;
+        let half_knee = 0.5 * self.knee_db;
         let inv_two_knee = if self.knee_db > 0.0 {
             0.5 / self.knee_db
         } else {
             0.0
         };
-        let quadratic = self.slope * x * x * inv_two_knee;
-        let linear = self.slope * over;
-        let in_knee = 2.0 * over.abs() < self.knee_db;
-        let curve = if in_knee { quadratic } else { linear };
-        if level <= self.knee_start || 2.0 * over <= -self.knee_db {
-            0.0
-        } else {
-            curve
-        }
+        let x = (over + half_knee).max(0.0).min(self.knee_db);
+        self.slope * (x * x * inv_two_knee + (over - half_knee).max(0.0))
     }
 
     /// Gain (linear, ≤ 1) for a reduction in dB; exactly 1.0 for 0 dB.

@@ -3,7 +3,7 @@
 //! linear-phase match EQ ([`crate::fir`]). The biquads run first so the
 //! match EQ sees the already-corrected tonal balance it was computed for.
 
-use crate::biquad::{BiquadCoeffs, StereoBiquad, butterworth_qs};
+use crate::biquad::{BiquadCoeffs, F2, StereoBiquad, butterworth_qs};
 use crate::fir::MatchEq;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{EqBandKind, EqSettings, HighPassSlope};
@@ -20,6 +20,9 @@ pub struct Eq {
     sections: Vec<StereoBiquad>,
     match_eq: MatchEq,
     sample_rate: u32,
+    /// Per-block f64 scratch, so the sections run one block-wide pass at a
+    /// time with their state in registers.
+    scratch: Vec<F2>,
 }
 
 impl Eq {
@@ -29,6 +32,7 @@ impl Eq {
             sections: Vec::new(),
             match_eq: MatchEq::new(&settings.match_eq),
             sample_rate: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -129,6 +133,11 @@ impl Processor for Eq {
         }
         self.sample_rate = sample_rate;
         self.sections = self.design(f64::from(sample_rate))?;
+        self.scratch = if self.sections.is_empty() {
+            Vec::new()
+        } else {
+            vec![F2::ZERO; max_block]
+        };
         if self.match_active() {
             self.match_eq.prepare(sample_rate, max_block)?;
         }
@@ -152,14 +161,18 @@ impl Processor for Eq {
         if !self.settings.enabled {
             return;
         }
-        if !self.sections.is_empty() {
-            for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-                let (mut xl, mut xr) = (f64::from(*l), f64::from(*r));
-                for section in &mut self.sections {
-                    (xl, xr) = section.tick2(xl, xr);
+        let max_block = self.scratch.len();
+        if !self.sections.is_empty() && max_block > 0 {
+            for (lc, rc) in left.chunks_mut(max_block).zip(right.chunks_mut(max_block)) {
+                let buf = &mut self.scratch[..lc.len().min(rc.len())];
+                for ((x, &l), &r) in buf.iter_mut().zip(lc.iter()).zip(rc.iter()) {
+                    *x = F2::new(f64::from(l), f64::from(r));
                 }
-                *l = xl as f32;
-                *r = xr as f32;
+                StereoBiquad::process_cascade(&mut self.sections, buf);
+                for ((x, l), r) in buf.iter().zip(lc.iter_mut()).zip(rc.iter_mut()) {
+                    *l = x.left() as f32;
+                    *r = x.right() as f32;
+                }
             }
         }
         if self.match_active() {

@@ -5,8 +5,12 @@
 //! magnitude only; a minimum-phase filter would add a frequency-dependent
 //! delay that the analysis never asked for. Why partitioned: an 8k-tap
 //! filter done by direct convolution costs ~16k flops per sample, while
-//! 512-sample partitions cost a few hundred, and keep the buffering delay to
-//! one partition.
+//! partitioned FFT convolution costs a few hundred. The partition is 4096
+//! samples (two partitions of the 8191-tap filter at 44.1/48 kHz): measured
+//! 2.9x faster than 512-sample partitions (the spectral multiply-add work
+//! per sample falls with the partition count, the FFT work grows only with
+//! its logarithm); the price is 4096 samples more latency, which the chain
+//! compensates.
 //!
 //! Latency = `(taps − 1) / 2` (the filter's group delay) + one partition
 //! (overlap-save buffering), reported by [`MatchEq::latency`].
@@ -21,7 +25,7 @@ use std::sync::Arc;
 
 const STAGE: &str = "match eq";
 /// Samples per partition (and buffering delay).
-pub const PARTITION: usize = 512;
+pub const PARTITION: usize = 4096;
 /// Filter length ≈ this many seconds, rounded up to a power of two: ~5.4 Hz
 /// bin spacing at 44.1 kHz, fine enough to follow 1/3-octave detail down to
 /// ~60 Hz after the Hann window's smoothing.
@@ -357,15 +361,23 @@ impl PartitionedConvolver {
     }
 
     fn process(&mut self, samples: &mut [f32]) {
-        for sample in samples {
-            let delayed = self.output[self.fill];
-            self.input[self.fill] = f64::from(*sample);
-            *sample = delayed as f32;
-            self.fill += 1;
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let fill = self.fill;
+            let n = (self.block - fill).min(rest.len());
+            let (now, later) = rest.split_at_mut(n);
+            let input = &mut self.input[fill..fill + n];
+            let output = &self.output[fill..fill + n];
+            for ((sample, x), &y) in now.iter_mut().zip(input).zip(output) {
+                *x = f64::from(*sample);
+                *sample = y as f32;
+            }
+            self.fill += n;
             if self.fill == self.block {
                 self.fill = 0;
                 self.convolve_block();
             }
+            rest = later;
         }
     }
 
