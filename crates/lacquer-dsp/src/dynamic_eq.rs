@@ -13,9 +13,9 @@
 //! what another band hears, and the bands' filters do not wait on each
 //! other (several times faster than chaining them).
 
-use crate::biquad::{BiquadCoeffs, StereoBiquad};
-use crate::compressor::{check_rate, db_to_gain};
-use crate::envelope::{LevelFollower, ReductionMeter, fast_db_to_gain, fast_gain_to_db};
+use crate::biquad::{BiquadCoeffs, F2, StereoCoeffs, StereoState};
+use crate::compressor::{GainComputer, check_rate, db_to_gain};
+use crate::envelope::{DB_PER_LOG2, LevelFollower, ReductionMeter, fast_log2_positive};
 use crate::{DspError, Processor};
 use lacquer_core::chain::DynamicEqSettings;
 
@@ -25,15 +25,16 @@ pub const MAX_CUT_DB: f64 = 24.0;
 
 #[derive(Debug, Clone)]
 struct Band {
-    bandpass: StereoBiquad,
+    bandpass: StereoCoeffs,
+    bandpass_state: StereoState,
     follower: LevelFollower,
     threshold: f64,
     threshold_db: f64,
     slope: f64,
     max_cut_db: f64,
-    /// Per-block scratch: band-passed left/right, then level → `g − 1`.
-    band_left: Vec<f64>,
-    band_right: Vec<f64>,
+    /// Per-block scratch: the band-passed signal, and the detector level
+    /// then `g − 1`.
+    band: Vec<F2>,
     gain_minus_one: Vec<f64>,
 }
 
@@ -44,6 +45,7 @@ pub struct DynamicEq {
     bands: Vec<Band>,
     meter: ReductionMeter,
     deepest_cut_db: Vec<f64>,
+    input: Vec<F2>,
     max_block: usize,
 }
 
@@ -54,6 +56,7 @@ impl DynamicEq {
             bands: Vec::new(),
             meter: ReductionMeter::default(),
             deepest_cut_db: Vec::new(),
+            input: Vec::new(),
             max_block: 0,
         }
     }
@@ -113,19 +116,20 @@ impl Processor for DynamicEq {
                 }
             }
             bands.push(Band {
-                bandpass: StereoBiquad::new(BiquadCoeffs::bandpass(rate, b.frequency_hz, b.q)),
+                bandpass: StereoCoeffs::new(&BiquadCoeffs::bandpass(rate, b.frequency_hz, b.q)),
+                bandpass_state: StereoState::default(),
                 follower: LevelFollower::new(b.attack_ms, b.release_ms, rate),
                 threshold: db_to_gain(b.threshold_db),
                 threshold_db: b.threshold_db,
                 slope: 1.0 - 1.0 / b.ratio,
                 max_cut_db: b.max_cut_db,
-                band_left: vec![0.0; max_block],
-                band_right: vec![0.0; max_block],
+                band: vec![F2::ZERO; max_block],
                 gain_minus_one: vec![0.0; max_block],
             });
         }
         self.bands = bands;
         self.deepest_cut_db = vec![0.0; max_block];
+        self.input = vec![F2::ZERO; max_block];
         self.max_block = max_block;
         self.meter.reset();
         Ok(())
@@ -133,7 +137,7 @@ impl Processor for DynamicEq {
 
     fn reset(&mut self) {
         for band in &mut self.bands {
-            band.bandpass.reset();
+            band.bandpass_state = StereoState::default();
             band.follower.reset();
         }
         self.meter.reset();
@@ -151,58 +155,97 @@ impl Processor for DynamicEq {
 }
 
 impl DynamicEq {
-    /// Three passes so only the filters and followers are serial; the
-    /// log/exp work runs over independent samples and pipelines.
+    /// Passes over the block: the band filters and followers (serial, but
+    /// up to four bands side by side so their loops overlap), the curves
+    /// over independent samples (vectorised), the meter, then the mix.
     fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let frames = left.len().min(right.len());
+        let input = &mut self.input[..frames];
+        for ((x, &l), &r) in input.iter_mut().zip(left.iter()).zip(right.iter()) {
+            *x = F2::new(f64::from(l), f64::from(r));
+        }
+        for group in self.bands.chunks_mut(4) {
+            match group {
+                [a] => detect([a], input),
+                [a, b] => detect([a, b], input),
+                [a, b, c] => detect([a, b, c], input),
+                [a, b, c, d] => detect([a, b, c, d], input),
+                _ => {}
+            }
+        }
         let deepest = &mut self.deepest_cut_db[..frames];
         deepest.fill(0.0);
         for band in &mut self.bands {
-            let (bl, br, gm1) = (
-                &mut band.band_left[..frames],
-                &mut band.band_right[..frames],
-                &mut band.gain_minus_one[..frames],
-            );
-            for i in 0..frames {
-                let (yl, yr) = band.bandpass.tick2(f64::from(left[i]), f64::from(right[i]));
-                bl[i] = yl;
-                br[i] = yr;
-                gm1[i] = band.follower.tick(yl.abs().max(yr.abs()));
-            }
+            let gm1 = &mut band.gain_minus_one[..frames];
             if band.slope > 0.0 {
+                let (threshold, threshold_db) = (band.threshold, band.threshold_db);
+                let (slope, max_cut_db) = (band.slope, band.max_cut_db);
                 for (g, cut) in gm1.iter_mut().zip(deepest.iter_mut()) {
                     let level = *g;
-                    *g = if level > band.threshold {
-                        let over_db = fast_gain_to_db(level) - band.threshold_db;
-                        let cut_db = (over_db * band.slope).min(band.max_cut_db);
-                        *cut = cut.max(cut_db);
-                        fast_db_to_gain(-cut_db) - 1.0
-                    } else {
-                        0.0
-                    };
+                    let over_db = DB_PER_LOG2 * fast_log2_positive(level.max(f64::MIN_POSITIVE))
+                        - threshold_db;
+                    // Exactly 0 at or below the threshold (a bit mask, not
+                    // a branch), so `g − 1` is exactly 0 there.
+                    let keep = u64::from(level > threshold).wrapping_neg();
+                    let cut_db = f64::from_bits((over_db * slope).min(max_cut_db).to_bits() & keep);
+                    *cut = cut.max(cut_db);
+                    *g = GainComputer::gain_of_reduction(cut_db) - 1.0;
                 }
             } else {
                 gm1.fill(0.0);
             }
         }
-        for &cut in deepest.iter() {
-            self.meter.record(cut);
-        }
+        self.meter.record_block(deepest);
         for i in 0..frames {
-            let (mut yl, mut yr) = (f64::from(left[i]), f64::from(right[i]));
+            let x = input[i];
+            let mut y = x;
             let mut changed = false;
             for band in &self.bands {
                 let g = band.gain_minus_one[i];
-                if g != 0.0 {
-                    yl += g * band.band_left[i];
-                    yr += g * band.band_right[i];
-                    changed = true;
-                }
+                y = y + F2::splat(g) * band.band[i];
+                changed |= g != 0.0;
             }
             if changed {
-                left[i] = yl as f32;
-                right[i] = yr as f32;
+                left[i] = y.left() as f32;
+                right[i] = y.right() as f32;
             }
         }
+    }
+}
+
+/// Band-pass and follower of up to four bands in one pass (independent
+/// feedback loops overlap in the pipeline); writes each band's signal and
+/// detector level.
+fn detect<const N: usize>(bands: [&mut Band; N], input: &[F2]) {
+    let frames = input.len();
+    let coeffs: [StereoCoeffs; N] = std::array::from_fn(|k| bands[k].bandpass);
+    let mut states: [StereoState; N] = std::array::from_fn(|k| bands[k].bandpass_state);
+    let mut followers: [LevelFollower; N] = std::array::from_fn(|k| bands[k].follower);
+    let mut outs = bands.map(|b| {
+        let Band {
+            band,
+            gain_minus_one,
+            bandpass_state,
+            follower,
+            ..
+        } = b;
+        (
+            &mut band[..frames],
+            &mut gain_minus_one[..frames],
+            bandpass_state,
+            follower,
+        )
+    });
+    for (i, &x) in input.iter().enumerate() {
+        for k in 0..N {
+            let y = states[k].tick(&coeffs[k], x);
+            outs[k].0[i] = y;
+            let a = y.abs();
+            outs[k].1[i] = followers[k].tick(a.left().max(a.right()));
+        }
+    }
+    for (k, out) in outs.iter_mut().enumerate() {
+        *out.2 = states[k];
+        *out.3 = followers[k];
     }
 }
