@@ -6,10 +6,10 @@
 //! follower on the linear level → soft-knee gain computer. Detection is
 //! stereo-linked (one gain for both channels) so the image never shifts.
 
-use crate::biquad::{BUTTERWORTH_Q, BiquadCoeffs, StereoBiquad};
+use crate::biquad::{BUTTERWORTH_Q, BiquadCoeffs, F2, StereoBiquad};
 use crate::envelope::{
-    DB_PER_LOG2, LevelFollower, MeanSquare, ReductionMeter, fast_db_to_gain, fast_exp2_clamped,
-    fast_gain_to_db, fast_log2_positive,
+    DB_PER_LOG2, LevelFollower, MeanSquare, ReductionMeter, fast_exp2_clamped, fast_gain_to_db,
+    fast_log2_positive,
 };
 use crate::{DspError, Processor};
 use lacquer_core::chain::{CompressorCurve, DetectorMode, GlueSettings};
@@ -232,44 +232,96 @@ impl Processor for GlueCompressor {
         let max_block = self.gains.len();
         for (l, r) in left.chunks_mut(max_block).zip(right.chunks_mut(max_block)) {
             self.process_block(l, r);
+            self.apply(l, r);
         }
     }
 }
 
 impl GlueCompressor {
-    /// Detection (serial: filters and followers), then the gain computer
-    /// over independent samples (pipelines), then the gain.
+    /// Detection (serial: filter, mean square, follower, with their state in
+    /// registers), then the gain curve over independent samples
+    /// (vectorised), the meter, then the gain.
     fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let frames = left.len().min(right.len());
         let gains = &mut self.gains[..frames];
         let rms = self.settings.detector == DetectorMode::Rms;
-        for ((g, &l), &r) in gains.iter_mut().zip(left.iter()).zip(right.iter()) {
-            let (xl, xr) = (f64::from(l), f64::from(r));
-            let (dl, dr) = match &mut self.sidechain {
-                Some(hp) => hp.tick2(xl, xr),
-                None => (xl, xr),
-            };
-            let level = if rms {
-                self.mean_square.tick(0.5 * (dl * dl + dr * dr)).sqrt()
-            } else {
-                dl.abs().max(dr.abs())
-            };
-            *g = self.follower.tick(level);
+        let (left, right) = (&left[..frames], &right[..frames]);
+        match (&mut self.sidechain, rms) {
+            (Some(hp), true) => detect::<true, true>(
+                hp,
+                &mut self.mean_square,
+                &mut self.follower,
+                left,
+                right,
+                gains,
+            ),
+            (Some(hp), false) => detect::<true, false>(
+                hp,
+                &mut self.mean_square,
+                &mut self.follower,
+                left,
+                right,
+                gains,
+            ),
+            (None, true) => detect::<false, true>(
+                &mut StereoBiquad::new(BiquadCoeffs::IDENTITY),
+                &mut self.mean_square,
+                &mut self.follower,
+                left,
+                right,
+                gains,
+            ),
+            (None, false) => detect::<false, false>(
+                &mut StereoBiquad::new(BiquadCoeffs::IDENTITY),
+                &mut self.mean_square,
+                &mut self.follower,
+                left,
+                right,
+                gains,
+            ),
         }
+        let computer = self.computer;
         for g in gains.iter_mut() {
-            let reduction_db = self.computer.reduction_db_linear(*g);
-            self.meter.record(reduction_db);
-            *g = if reduction_db > 0.0 {
-                fast_db_to_gain(-reduction_db) * self.makeup
-            } else {
-                self.makeup
-            };
+            *g = computer.reduction_db_branchless(*g);
         }
-        for ((&g, l), r) in gains.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+        self.meter.record_block(gains);
+        let makeup = self.makeup;
+        for g in gains.iter_mut() {
+            *g = GainComputer::gain_of_reduction(*g) * makeup;
+        }
+    }
+
+    fn apply(&self, left: &mut [f32], right: &mut [f32]) {
+        for ((&g, l), r) in self.gains.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
             *l = (f64::from(*l) * g) as f32;
             *r = (f64::from(*r) * g) as f32;
         }
     }
+}
+
+/// The detector chain over a block, specialised so the loop has no
+/// per-sample decisions; state is copied into locals (registers) and back.
+fn detect<const FILTER: bool, const RMS: bool>(
+    hp: &mut StereoBiquad,
+    mean_square: &mut MeanSquare,
+    follower: &mut LevelFollower,
+    left: &[f32],
+    right: &[f32],
+    levels: &mut [f64],
+) {
+    let (mut hp_local, mut ms_local, mut follower_local) = (*hp, *mean_square, *follower);
+    for ((g, &l), &r) in levels.iter_mut().zip(left).zip(right) {
+        let x = F2::new(f64::from(l), f64::from(r));
+        let d = if FILTER { hp_local.tick_f2(x) } else { x };
+        let (dl, dr) = (d.left(), d.right());
+        let level = if RMS {
+            ms_local.tick(0.5 * (dl * dl + dr * dr)).sqrt()
+        } else {
+            dl.abs().max(dr.abs())
+        };
+        *g = follower_local.tick(level);
+    }
+    (*hp, *mean_square, *follower) = (hp_local, ms_local, follower_local);
 }
 
 /// dB → linear amplitude (`exp` is cheaper than `powf` per sample).
