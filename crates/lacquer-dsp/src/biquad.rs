@@ -548,4 +548,37 @@ impl Biquad {
         self.s2 = c.b2 * x - c.a2 * y;
         y
     }
+
+    /// Runs a cascade of mono sections over a block in place, up to three
+    /// sections per pass (independent feedback loops overlap; state and
+    /// coefficients of three sections still fit in registers). Same
+    /// arithmetic per section as [`Self::tick`].
+    pub fn process_cascade(sections: &mut [Biquad], samples: &mut [f64]) {
+        let mut rest = sections;
+        while !rest.is_empty() {
+            let take = rest.len().min(3);
+            let (now, later) = rest.split_at_mut(take);
+            match now {
+                [a] => mono_pass([a], samples),
+                [a, b] => mono_pass([a, b], samples),
+                [a, b, c] => mono_pass([a, b, c], samples),
+                _ => {}
+            }
+            rest = later;
+        }
+    }
+}
+
+fn mono_pass<const N: usize>(sections: [&mut Biquad; N], samples: &mut [f64]) {
+    let mut local: [Biquad; N] = std::array::from_fn(|k| *sections[k]);
+    for x in samples.iter_mut() {
+        let mut v = *x;
+        for section in &mut local {
+            v = section.tick(v);
+        }
+        *x = v;
+    }
+    for (section, state) in sections.into_iter().zip(local) {
+        *section = state;
+    }
 }

@@ -65,6 +65,9 @@ pub struct StereoShaper {
     width_sum: f64,
     width_min: f64,
     frames: u64,
+    /// Per-block scratch: the side signal and its filter chain.
+    side: Vec<f64>,
+    chain: Vec<Biquad>,
 }
 
 impl StereoShaper {
@@ -88,6 +91,8 @@ impl StereoShaper {
             width_sum: 0.0,
             width_min: f64::INFINITY,
             frames: 0,
+            side: Vec::new(),
+            chain: Vec::new(),
         }
     }
 
@@ -232,6 +237,9 @@ impl Processor for StereoShaper {
         } else {
             Vec::new()
         };
+        self.chain = self.mono_highpass.clone();
+        self.chain.extend(self.width_shelf);
+        self.side = vec![0.0; max_block];
         self.floor = (s.correlation_floor + GUARD_MARGIN).min(0.95);
         self.stats_coeff = one_pole_coeff(GUARD_WINDOW_MS, rate);
         self.down_coeff = one_pole_coeff(GUARD_DOWN_MS, rate);
@@ -245,6 +253,7 @@ impl Processor for StereoShaper {
             shelf.reset();
         }
         self.mono_highpass.iter_mut().for_each(Biquad::reset);
+        self.chain.iter_mut().for_each(Biquad::reset);
         self.guard = Guard {
             target: 1.0,
             scale: 1.0,
@@ -256,50 +265,70 @@ impl Processor for StereoShaper {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if !self.settings.enabled {
+        if !self.settings.enabled || self.side.is_empty() {
             return;
         }
-        let guard_on = self.settings.correlation_guard;
+        let max_block = self.side.len();
+        for (l, r) in left.chunks_mut(max_block).zip(right.chunks_mut(max_block)) {
+            if self.settings.correlation_guard {
+                self.run::<true>(l, r);
+            } else {
+                self.run::<false>(l, r);
+            }
+        }
+    }
+}
+
+impl StereoShaper {
+    /// One block: the side filters (mono bass high-pass, width shelf) as
+    /// block passes over the side signal, then mid/side recombination with
+    /// the guard, specialised on it, its state and the meter sums in locals.
+    fn run<const GUARD: bool>(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let frames = left.len().min(right.len());
+        let side_buf = &mut self.side[..frames];
+        for ((s, &l), &r) in side_buf.iter_mut().zip(left.iter()).zip(right.iter()) {
+            *s = 0.5 * (f64::from(l) - f64::from(r));
+        }
+        Biquad::process_cascade(&mut self.chain, side_buf);
         let width_percent = self.settings.width_percent;
         let side_scale = self.flat_width * self.side_gain;
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+        let mid_gain = self.mid_gain;
+        let mut g = self.guard.clone();
+        let (c, floor) = (self.stats_coeff, self.floor);
+        let (down_coeff, up_coeff) = (self.down_coeff, self.up_coeff);
+        let (mut width_sum, mut width_min) = (self.width_sum, self.width_min);
+        for ((l, r), &filtered) in left.iter_mut().zip(right.iter_mut()).zip(side_buf.iter()) {
             let (xl, xr) = (f64::from(*l), f64::from(*r));
-            let mid = 0.5 * (xl + xr) * self.mid_gain;
-            let mut side = 0.5 * (xl - xr);
-            for hp in &mut self.mono_highpass {
-                side = hp.tick(side);
-            }
-            if let Some(shelf) = &mut self.width_shelf {
-                side = shelf.tick(side);
-            }
-            side *= side_scale;
+            let mid = 0.5 * (xl + xr) * mid_gain;
+            let mut side = filtered * side_scale;
             let mut scale = 1.0;
-            if guard_on {
-                let g = &mut self.guard;
-                let c = self.stats_coeff;
+            if GUARD {
                 g.mid_power = mid * mid + c * (g.mid_power - mid * mid);
                 g.side_power = side * side + c * (g.side_power - side * side);
                 g.cross = mid * side + c * (g.cross - mid * side);
                 if g.countdown == 0 {
                     g.countdown = GUARD_INTERVAL;
-                    g.target = Self::guard_target(g.mid_power, g.side_power, g.cross, self.floor);
+                    g.target = Self::guard_target(g.mid_power, g.side_power, g.cross, floor);
                 }
                 g.countdown -= 1;
                 let coeff = if g.target < g.scale {
-                    self.down_coeff
+                    down_coeff
                 } else {
-                    self.up_coeff
+                    up_coeff
                 };
                 g.scale = g.target + coeff * (g.scale - g.target);
                 scale = g.scale;
                 side *= scale;
             }
             let applied = width_percent * scale;
-            self.width_sum += applied;
-            self.width_min = self.width_min.min(applied);
-            self.frames += 1;
+            width_sum += applied;
+            width_min = width_min.min(applied);
             *l = (mid + side) as f32;
             *r = (mid - side) as f32;
         }
+        self.guard = g;
+        self.width_sum = width_sum;
+        self.width_min = width_min;
+        self.frames += frames as u64;
     }
 }
