@@ -20,7 +20,7 @@
 use crate::biquad::F2;
 use crate::compressor::{GainComputer, check_rate, db_to_gain, validate_curve};
 use crate::crossover::{Crossover, MAX_BANDS};
-use crate::envelope::{LevelFollower, PairFollower, ReductionMeter};
+use crate::envelope::{CONTROL_INTERVAL, ControlRate, LevelFollower, PairFollower, ReductionMeter};
 use crate::{DspError, Processor};
 use lacquer_core::chain::MultibandSettings;
 
@@ -35,9 +35,17 @@ struct Band {
     meter: ReductionMeter,
     /// Per-block scratch: the band's stereo signal.
     signal: Vec<F2>,
-    /// Per-block scratch: detector levels, then gains (makeup included).
-    /// Linked: one per frame; mid/side: interleaved (mid, side) per frame.
+    /// Per-block scratch: detector levels. Linked: one per frame;
+    /// mid/side: interleaved (mid, side) per frame.
     gain: Vec<f64>,
+    /// Per-block scratch: per-frame gains (makeup included).
+    gains: Vec<F2>,
+    control: ControlRate,
+    /// Per-block scratch at the control rate: levels → reductions (two per
+    /// control frame), gains and the reduction the meter sees.
+    control_levels: Vec<f64>,
+    control_gains: Vec<F2>,
+    control_reductions: Vec<f64>,
 }
 
 /// The multiband compressor processor.
@@ -49,6 +57,9 @@ pub struct MultibandCompressor {
     /// Every band at ratio 1 without makeup: the stage is a bit-exact bypass.
     neutral: bool,
     max_block: usize,
+    /// Frames processed since the last reset (anchors the control rate).
+    frames_done: u64,
+    reductions: Vec<f64>,
 }
 
 impl MultibandCompressor {
@@ -59,6 +70,8 @@ impl MultibandCompressor {
             bands: Vec::new(),
             neutral: false,
             max_block: 0,
+            frames_done: 0,
+            reductions: Vec::new(),
         }
     }
 
@@ -124,21 +137,34 @@ impl Processor for MultibandCompressor {
         let neutral = s.bands.iter().all(|c| c.ratio == 1.0 && c.makeup_db == 0.0);
         // A neutral stage never touches audio, so it needs no scratch.
         let scratch = if neutral { 0 } else { max_block };
+        let controls = if neutral {
+            0
+        } else {
+            max_block / CONTROL_INTERVAL + 2
+        };
         for curve in &s.bands {
             let follower = LevelFollower::new(curve.attack_ms, curve.release_ms, rate);
+            let makeup = db_to_gain(curve.makeup_db);
             bands.push(Band {
                 computer: GainComputer::new(curve.threshold_db, curve.ratio, curve.knee_db),
                 followers: [follower; 2],
-                makeup: db_to_gain(curve.makeup_db),
+                makeup,
                 meter: ReductionMeter::default(),
                 signal: vec![F2::ZERO; scratch],
                 gain: vec![0.0; 2 * scratch],
+                gains: vec![F2::ZERO; scratch],
+                control: ControlRate::new(F2::splat(makeup)),
+                control_levels: vec![0.0; 2 * controls],
+                control_gains: vec![F2::ZERO; controls],
+                control_reductions: vec![0.0; controls],
             });
         }
         self.crossover = Some(crossover);
         self.bands = bands;
         self.neutral = neutral;
         self.max_block = max_block;
+        self.reductions = vec![0.0; scratch];
+        self.frames_done = 0;
         Ok(())
     }
 
@@ -149,7 +175,9 @@ impl Processor for MultibandCompressor {
         for band in &mut self.bands {
             band.followers.iter_mut().for_each(LevelFollower::reset);
             band.meter.reset();
+            band.control = ControlRate::new(F2::splat(band.makeup));
         }
+        self.frames_done = 0;
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
@@ -200,21 +228,18 @@ impl MultibandCompressor {
             [a, b, c, d] => detect([a, b, c, d], frames, mid_side),
             _ => return,
         }
-        gains_pass(&mut self.bands, frames, mid_side);
+        let first_frame = self.frames_done;
+        for band in &mut self.bands {
+            band_gains(band, &mut self.reductions[..frames], first_frame, mid_side);
+        }
+        self.frames_done += frames as u64;
         let (first, rest) = self.bands.split_at_mut(1);
         let first = &mut first[0];
         // Accumulate the band sum into the first band's signal.
         for i in 0..frames {
-            let gain_of = |band: &Band| {
-                if mid_side {
-                    F2::new(band.gain[2 * i], band.gain[2 * i + 1])
-                } else {
-                    F2::splat(band.gain[i])
-                }
-            };
-            let mut sum = first.signal[i] * gain_of(first);
+            let mut sum = first.signal[i] * first.gains[i];
             for band in rest.iter() {
-                sum = sum + band.signal[i] * gain_of(band);
+                sum = sum + band.signal[i] * band.gains[i];
             }
             first.signal[i] = sum;
         }
@@ -297,25 +322,46 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, mid_side: bool) 
     }
 }
 
-#[inline(never)]
-fn gains_pass(bands: &mut [Band], frames: usize, mid_side: bool) {
-    // Separate passes so the curve and the gains vectorise; the meter
-    // pass in between is the only one that carries state.
-    let values = if mid_side { 2 * frames } else { frames };
-    for band in bands.iter_mut() {
-        let computer = band.computer;
-        let makeup = band.makeup;
-        let levels = &mut band.gain[..values];
-        for v in levels.iter_mut() {
-            *v = computer.reduction_db_branchless(*v);
-        }
+/// One band's gains for the block: the curve at the control frames only
+/// (see [`ControlRate`]), vectorised over them, then expanded per frame.
+fn band_gains(band: &mut Band, reductions: &mut [f64], first_frame: u64, mid_side: bool) {
+    let frames = reductions.len();
+    let first = ControlRate::first_control(first_frame);
+    let mut count = 0;
+    for (i, pair) in (first..frames)
+        .step_by(CONTROL_INTERVAL)
+        .zip(band.control_levels.chunks_exact_mut(2))
+    {
         if mid_side {
-            band.meter.record_pair_max_block(levels);
+            pair.copy_from_slice(&band.gain[2 * i..2 * i + 2]);
         } else {
-            band.meter.record_block(levels);
+            pair.fill(band.gain[i]);
         }
-        for v in levels.iter_mut() {
-            *v = GainComputer::gain_of_reduction(*v) * makeup;
-        }
+        count += 1;
     }
+    let computer = band.computer;
+    let levels = &mut band.control_levels[..2 * count];
+    for v in levels.iter_mut() {
+        *v = computer.reduction_db_branchless(*v);
+    }
+    let makeup = band.makeup;
+    for ((pair, g), r) in levels
+        .chunks_exact(2)
+        .zip(band.control_gains.iter_mut())
+        .zip(band.control_reductions.iter_mut())
+    {
+        *r = pair[0].max(pair[1]);
+        *g = F2::new(
+            GainComputer::gain_of_reduction(pair[0]) * makeup,
+            GainComputer::gain_of_reduction(pair[1]) * makeup,
+        );
+    }
+    band.control.expand(
+        first_frame,
+        &band.control_gains[..count],
+        &band.control_reductions[..count],
+        &mut band.gains[..frames],
+        reductions,
+    );
+    band.meter.record_block(reductions);
 }
