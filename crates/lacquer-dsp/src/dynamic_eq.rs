@@ -6,7 +6,10 @@
 //! `g` exactly, the detector and the cut see the same band, and no filter
 //! coefficients have to be recomputed per sample. Below threshold `g` is
 //! exactly 1.0, `(g − 1)` is exactly 0.0, and the output is the input bit
-//! for bit: a dynamic EQ that is not working changes nothing.
+//! for bit: a dynamic EQ that is not working changes nothing. The cut curve
+//! runs at a control rate ([`crate::envelope::ControlRate`]: every 8th
+//! absolute frame, gains interpolated in between), so after a cut ends the
+//! gain takes at most 8 more frames to land back on exactly 1.0.
 //!
 //! Bands work in parallel on the stage input (`y = x + Σ (g_k − 1)·bp_k(x)`):
 //! each detects its own band of the input, so one band's cut never changes
@@ -15,7 +18,9 @@
 
 use crate::biquad::{BiquadCoeffs, F2, StereoCoeffs, StereoState};
 use crate::compressor::{GainComputer, check_rate, db_to_gain};
-use crate::envelope::{DB_PER_LOG2, LevelFollower, ReductionMeter, fast_log2_positive};
+use crate::envelope::{
+    CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, LevelFollower, ReductionMeter, fast_log2_positive,
+};
 use crate::{DspError, Processor};
 use lacquer_core::chain::DynamicEqSettings;
 
@@ -32,10 +37,18 @@ struct Band {
     threshold_db: f64,
     slope: f64,
     max_cut_db: f64,
-    /// Per-block scratch: the band-passed signal, and the detector level
-    /// then `g − 1`.
+    /// Per-block scratch: the band-passed signal and the detector level.
     band: Vec<F2>,
     gain_minus_one: Vec<f64>,
+    /// Gain curve at the control rate (see [`ControlRate`]): per block,
+    /// the control frames' levels → cuts and gains, then per-frame gains
+    /// and held cuts.
+    control: ControlRate,
+    control_levels: Vec<f64>,
+    control_gains: Vec<F2>,
+    control_cuts: Vec<f64>,
+    gains: Vec<F2>,
+    cuts: Vec<f64>,
 }
 
 /// The dynamic EQ processor.
@@ -47,6 +60,8 @@ pub struct DynamicEq {
     deepest_cut_db: Vec<f64>,
     input: Vec<F2>,
     max_block: usize,
+    /// Frames processed since the last reset (anchors the control rate).
+    frames_done: u64,
 }
 
 impl DynamicEq {
@@ -58,6 +73,7 @@ impl DynamicEq {
             deepest_cut_db: Vec::new(),
             input: Vec::new(),
             max_block: 0,
+            frames_done: 0,
         }
     }
 
@@ -124,6 +140,12 @@ impl Processor for DynamicEq {
                 slope: 1.0 - 1.0 / b.ratio,
                 max_cut_db: b.max_cut_db,
                 band: vec![F2::ZERO; max_block],
+                control: ControlRate::new(F2::splat(1.0)),
+                control_levels: vec![0.0; max_block / CONTROL_INTERVAL + 2],
+                control_gains: vec![F2::ZERO; max_block / CONTROL_INTERVAL + 2],
+                control_cuts: vec![0.0; max_block / CONTROL_INTERVAL + 2],
+                gains: vec![F2::ZERO; max_block],
+                cuts: vec![0.0; max_block],
                 gain_minus_one: vec![0.0; max_block],
             });
         }
@@ -138,9 +160,11 @@ impl Processor for DynamicEq {
     fn reset(&mut self) {
         for band in &mut self.bands {
             band.bandpass_state = StereoState::default();
+            band.control = ControlRate::new(F2::splat(1.0));
             band.follower.reset();
         }
         self.meter.reset();
+        self.frames_done = 0;
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
@@ -173,26 +197,18 @@ impl DynamicEq {
                 _ => {}
             }
         }
+        let first_frame = self.frames_done;
+        self.frames_done += frames as u64;
         let deepest = &mut self.deepest_cut_db[..frames];
         deepest.fill(0.0);
         for band in &mut self.bands {
-            let gm1 = &mut band.gain_minus_one[..frames];
             if band.slope > 0.0 {
-                let (threshold, threshold_db) = (band.threshold, band.threshold_db);
-                let (slope, max_cut_db) = (band.slope, band.max_cut_db);
-                for (g, cut) in gm1.iter_mut().zip(deepest.iter_mut()) {
-                    let level = *g;
-                    let over_db = DB_PER_LOG2 * fast_log2_positive(level.max(f64::MIN_POSITIVE))
-                        - threshold_db;
-                    // Exactly 0 at or below the threshold (a bit mask, not
-                    // a branch), so `g − 1` is exactly 0 there.
-                    let keep = u64::from(level > threshold).wrapping_neg();
-                    let cut_db = f64::from_bits((over_db * slope).min(max_cut_db).to_bits() & keep);
-                    *cut = cut.max(cut_db);
-                    *g = GainComputer::gain_of_reduction(cut_db) - 1.0;
+                band_gains(band, first_frame, frames);
+                for (d, &c) in deepest.iter_mut().zip(&band.cuts[..frames]) {
+                    *d = d.max(c);
                 }
             } else {
-                gm1.fill(0.0);
+                band.gains[..frames].fill(F2::splat(1.0));
             }
         }
         self.meter.record_block(deepest);
@@ -201,7 +217,7 @@ impl DynamicEq {
             let mut y = x;
             let mut changed = false;
             for band in &self.bands {
-                let g = band.gain_minus_one[i];
+                let g = band.gains[i].left() - 1.0;
                 y = y + F2::splat(g) * band.band[i];
                 changed |= g != 0.0;
             }
@@ -211,6 +227,44 @@ impl DynamicEq {
             }
         }
     }
+}
+
+/// One band's gains for the block: the cut curve on the control frames
+/// only, vectorised over them, then expanded per frame.
+fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
+    let first = ControlRate::first_control(first_frame);
+    let mut count = 0;
+    for (i, level) in (first..frames)
+        .step_by(CONTROL_INTERVAL)
+        .zip(band.control_levels.iter_mut())
+    {
+        *level = band.gain_minus_one[i];
+        count += 1;
+    }
+    let (threshold, threshold_db) = (band.threshold, band.threshold_db);
+    let (slope, max_cut_db) = (band.slope, band.max_cut_db);
+    for level in band.control_levels[..count].iter_mut() {
+        let over_db = DB_PER_LOG2 * fast_log2_positive(level.max(f64::MIN_POSITIVE)) - threshold_db;
+        // Exactly 0 at or below the threshold (a bit mask, not a branch),
+        // so the gain there is exactly 1 and the audio passes untouched.
+        let keep = u64::from(*level > threshold).wrapping_neg();
+        *level = f64::from_bits((over_db * slope).min(max_cut_db).to_bits() & keep);
+    }
+    for ((&cut, g), c) in band.control_levels[..count]
+        .iter()
+        .zip(band.control_gains.iter_mut())
+        .zip(band.control_cuts.iter_mut())
+    {
+        *c = cut;
+        *g = F2::splat(GainComputer::gain_of_reduction(cut));
+    }
+    band.control.expand(
+        first_frame,
+        &band.control_gains[..count],
+        &band.control_cuts[..count],
+        &mut band.gains[..frames],
+        &mut band.cuts[..frames],
+    );
 }
 
 /// Band-pass and follower of up to four bands in one pass (independent
