@@ -149,6 +149,7 @@ struct MovingAverage {
     ring: Vec<f64>,
     pos: usize,
     sum: f64,
+    inv_len: f64,
     below_unity: usize,
 }
 
@@ -159,6 +160,7 @@ impl MovingAverage {
             ring: vec![1.0; len],
             pos: 0,
             sum: len as f64,
+            inv_len: 1.0 / len as f64,
             below_unity: 0,
         }
     }
@@ -189,18 +191,29 @@ impl MovingAverage {
         if self.pos == self.ring.len() {
             self.pos = 0;
         }
-        if old < 1.0 {
-            self.below_unity -= 1;
-        }
-        if value < 1.0 {
-            self.below_unity += 1;
-        }
+        self.below_unity = self.below_unity + usize::from(value < 1.0) - usize::from(old < 1.0);
         if self.below_unity == 0 {
             self.sum = self.ring.len() as f64;
             1.0
         } else {
             self.sum += value - old;
-            (self.sum / self.ring.len() as f64).min(1.0)
+            (self.sum * self.inv_len).min(1.0)
+        }
+    }
+
+    /// Averages `values` in place, passing runs of unity through an
+    /// all-unity ring without touching it.
+    fn run(&mut self, values: &mut [f64]) {
+        let mut j = 0;
+        while j < values.len() {
+            if self.all_unity() && values[j] == 1.0 {
+                let run = values[j..].iter().take_while(|&&v| v == 1.0).count();
+                self.skip_unity(run);
+                j += run;
+            } else {
+                values[j] = self.push(values[j]);
+                j += 1;
+            }
         }
     }
 }
@@ -536,34 +549,33 @@ impl Pass {
         }
     }
 
-    /// Nothing held, no reduction anywhere in the state: unity in gives
-    /// exactly unity out, and the state stays the same.
-    fn idle(&self) -> bool {
-        self.fast_reduction == 0.0
-            && self.slow_reduction == 0.0
-            && self.min_hold.all_unity()
-            && self.ramp.iter().all(MovingAverage::all_unity)
-    }
-
-    /// Gains for the first `n` chunk frames from `required`.
+    /// Gains for the first `n` chunk frames from `required`, in stages
+    /// that each keep their own state (so each loop stays short): hold,
+    /// release envelopes, then the two moving averages. Every stage passes
+    /// unity through untouched while its state is all unity.
     fn compute_gains(&mut self, n: usize) {
-        let rel = self.release;
+        let gains = &mut self.gains[..n];
         let mut j = 0;
         while j < n {
-            if self.required[j] == 1.0 && self.idle() {
+            if self.min_hold.all_unity() && self.required[j] == 1.0 {
                 let run = self.required[j..n]
                     .iter()
                     .take_while(|&&r| r == 1.0)
                     .count();
                 self.min_hold.skip_unity(run);
-                for r in &mut self.ramp {
-                    r.skip_unity(run);
-                }
-                self.gains[j..j + run].fill(1.0);
+                gains[j..j + run].fill(1.0);
                 j += run;
+            } else {
+                gains[j] = self.min_hold.push(self.required[j]);
+                j += 1;
+            }
+        }
+        let rel = self.release;
+        for g in gains.iter_mut() {
+            let held = *g;
+            if held == 1.0 && self.fast_reduction == 0.0 && self.slow_reduction == 0.0 {
                 continue;
             }
-            let held = self.min_hold.push(self.required[j]);
             let wanted = 1.0 - held;
             self.fast_reduction = wanted.max(self.fast_reduction * rel.fast);
             self.slow_reduction = if wanted > self.slow_reduction {
@@ -578,10 +590,10 @@ impl Pass {
                 self.slow_reduction = 0.0;
             }
             let reduction = self.fast_reduction.max(self.slow_reduction);
-            let smoothed = held.min(1.0 - reduction);
-            let [ramp_a, ramp_b] = &mut self.ramp;
-            self.gains[j] = ramp_b.push(ramp_a.push(smoothed));
-            j += 1;
+            *g = held.min(1.0 - reduction);
+        }
+        for ramp in &mut self.ramp {
+            ramp.run(gains);
         }
     }
 
