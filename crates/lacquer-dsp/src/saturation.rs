@@ -248,3 +248,61 @@ fn shape_block(curve: SaturationCurve, drive: f32, makeup: f32, knee: f32, top: 
     }
     u64::from(clipped)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The curves as first written, with a branch at the knee: the clamped
+    /// forms must give the very same f32 everywhere.
+    fn tanh_branchy(u: f32) -> f32 {
+        if u.abs() >= 3.0 {
+            u.signum()
+        } else {
+            let u2 = u * u;
+            u * (27.0 + u2) / (27.0 + 9.0 * u2)
+        }
+    }
+
+    fn cubic_branchy(u: f32) -> f32 {
+        if u.abs() >= 1.5 {
+            u.signum()
+        } else {
+            u - (4.0 / 27.0) * u * u * u
+        }
+    }
+
+    #[test]
+    fn clamped_curves_are_bit_identical_to_branchy_ones() {
+        let mut values = vec![
+            0.0f32,
+            -0.0,
+            1.5,
+            -1.5,
+            3.0,
+            -3.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        values.extend((-400_000..=400_000).map(|i| i as f32 * 1e-5));
+        for knee in [1.5f32, 3.0] {
+            let mut v = knee;
+            for _ in 0..64 {
+                values.extend([v, -v]);
+                v = v.next_down();
+            }
+        }
+        for u in values {
+            assert_eq!(
+                tanh_like(u).to_bits(),
+                tanh_branchy(u).to_bits(),
+                "tanh at {u}"
+            );
+            assert_eq!(
+                cubic_soft_clip(u).to_bits(),
+                cubic_branchy(u).to_bits(),
+                "cubic at {u}"
+            );
+        }
+    }
+}
