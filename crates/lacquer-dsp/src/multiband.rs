@@ -233,26 +233,28 @@ impl MultibandCompressor {
             band_gains(band, &mut self.reductions[..frames], first_frame, mid_side);
         }
         self.frames_done += frames as u64;
-        let (first, rest) = self.bands.split_at_mut(1);
-        let first = &mut first[0];
-        // Accumulate the band sum into the first band's signal.
-        for i in 0..frames {
-            let mut sum = first.signal[i] * first.gains[i];
-            for band in rest.iter() {
-                sum = sum + band.signal[i] * band.gains[i];
-            }
-            first.signal[i] = sum;
+        match self.bands.as_slice() {
+            [a, b, c] => mix([a, b, c], left, right, mid_side),
+            [a, b, c, d] => mix([a, b, c, d], left, right, mid_side),
+            _ => {}
         }
-        for ((l, r), y) in left
-            .iter_mut()
-            .zip(right.iter_mut())
-            .zip(&first.signal[..frames])
-        {
-            let (a, b) = (y.left(), y.right());
-            let (yl, yr) = if mid_side { (a + b, a - b) } else { (a, b) };
-            *l = yl as f32;
-            *r = yr as f32;
+    }
+}
+
+/// Sums the gained bands straight into the output (band count known at
+/// compile time, so the loop has no inner loop or bounds checks).
+fn mix<const N: usize>(bands: [&Band; N], left: &mut [f32], right: &mut [f32], mid_side: bool) {
+    let frames = left.len().min(right.len());
+    let parts = bands.map(|b| (&b.signal[..frames], &b.gains[..frames]));
+    for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+        let mut sum = parts[0].0[i] * parts[0].1[i];
+        for (signal, gains) in &parts[1..] {
+            sum = sum + signal[i] * gains[i];
         }
+        let (a, b) = (sum.left(), sum.right());
+        let (yl, yr) = if mid_side { (a + b, a - b) } else { (a, b) };
+        *l = yl as f32;
+        *r = yr as f32;
     }
 }
 
