@@ -212,19 +212,52 @@ impl DynamicEq {
             }
         }
         self.meter.record_block(deepest);
-        for i in 0..frames {
-            let x = input[i];
-            let mut y = x;
-            let mut changed = false;
-            for band in &self.bands {
-                let g = band.gains[i].left() - 1.0;
-                y = y + F2::splat(g) * band.band[i];
-                changed |= g != 0.0;
+        let input = &self.input[..frames];
+        match self.bands.as_slice() {
+            [a] => mix([a], input, left, right),
+            [a, b] => mix([a, b], input, left, right),
+            [a, b, c] => mix([a, b, c], input, left, right),
+            [a, b, c, d] => mix([a, b, c, d], input, left, right),
+            bands => {
+                for i in 0..frames {
+                    let mut y = input[i];
+                    let mut changed = false;
+                    for band in bands {
+                        let g = band.gains[i].left() - 1.0;
+                        y = y + F2::splat(g) * band.band[i];
+                        changed |= g != 0.0;
+                    }
+                    if changed {
+                        left[i] = y.left() as f32;
+                        right[i] = y.right() as f32;
+                    }
+                }
             }
-            if changed {
-                left[i] = y.left() as f32;
-                right[i] = y.right() as f32;
-            }
+        }
+    }
+}
+
+/// `y = x + Σ (g − 1)·band`, written only where some band is cutting (so
+/// idle frames keep their exact input bits); specialised on the band count.
+fn mix<const N: usize>(bands: [&Band; N], input: &[F2], left: &mut [f32], right: &mut [f32]) {
+    let frames = input.len();
+    let parts = bands.map(|b| (&b.band[..frames], &b.gains[..frames]));
+    for (i, ((&x, l), r)) in input
+        .iter()
+        .zip(left.iter_mut())
+        .zip(right.iter_mut())
+        .enumerate()
+    {
+        let mut y = x;
+        let mut changed = false;
+        for (band, gains) in &parts {
+            let g = gains[i].left() - 1.0;
+            y = y + F2::splat(g) * band[i];
+            changed |= g != 0.0;
+        }
+        if changed {
+            *l = y.left() as f32;
+            *r = y.right() as f32;
         }
     }
 }
