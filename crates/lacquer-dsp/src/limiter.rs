@@ -200,22 +200,6 @@ impl MovingAverage {
             (self.sum * self.inv_len).min(1.0)
         }
     }
-
-    /// Averages `values` in place, passing runs of unity through an
-    /// all-unity ring without touching it.
-    fn run(&mut self, values: &mut [f64]) {
-        let mut j = 0;
-        while j < values.len() {
-            if self.all_unity() && values[j] == 1.0 {
-                let run = values[j..].iter().take_while(|&&v| v == 1.0).count();
-                self.skip_unity(run);
-                j += run;
-            } else {
-                values[j] = self.push(values[j]);
-                j += 1;
-            }
-        }
-    }
 }
 
 /// Frames processed together: detectors, gain computer and gain multiply
@@ -570,10 +554,23 @@ impl Pass {
                 j += 1;
             }
         }
+        // Envelopes and ramps in one loop, so their dependency chains
+        // overlap from frame to frame.
         let rel = self.release;
-        for g in gains.iter_mut() {
-            let held = *g;
-            if held == 1.0 && self.fast_reduction == 0.0 && self.slow_reduction == 0.0 {
+        let [ramp_a, ramp_b] = &mut self.ramp;
+        let mut j = 0;
+        while j < n {
+            let held = gains[j];
+            if held == 1.0
+                && self.fast_reduction == 0.0
+                && self.slow_reduction == 0.0
+                && ramp_a.all_unity()
+                && ramp_b.all_unity()
+            {
+                let run = gains[j..].iter().take_while(|&&g| g == 1.0).count();
+                ramp_a.skip_unity(run);
+                ramp_b.skip_unity(run);
+                j += run;
                 continue;
             }
             let wanted = 1.0 - held;
@@ -590,10 +587,8 @@ impl Pass {
                 self.slow_reduction = 0.0;
             }
             let reduction = self.fast_reduction.max(self.slow_reduction);
-            *g = held.min(1.0 - reduction);
-        }
-        for ramp in &mut self.ramp {
-            ramp.run(gains);
+            gains[j] = ramp_b.push(ramp_a.push(held.min(1.0 - reduction)));
+            j += 1;
         }
     }
 
