@@ -380,3 +380,29 @@ fn fast_log_and_exp_match_the_library_functions() {
     assert_eq!(fast_exp2(0.0), 1.0);
     assert!(fast_log2(0.0).is_infinite() && fast_log2(-1.0).is_nan());
 }
+
+/// The branch-free curve the multiband and block passes use agrees with
+/// the reference curve (knee and above), and is exactly 0 below the knee.
+#[test]
+fn branchless_curve_matches_the_reference_curve() {
+    /// fast_log2 error (2e-9) times 6.02 dB, plus rounding.
+    const TOL_BRANCHLESS_DB: f64 = 1e-7;
+    for (threshold, ratio, knee) in [(-20.0, 4.0, 6.0), (-30.0, 2.5, 0.0), (-10.0, 10.0, 12.0)] {
+        let computer = GainComputer::new(threshold, ratio, knee);
+        for step in 0..=1200 {
+            let level_db = -80.0 + step as f64 * 0.1;
+            let level = 10f64.powf(level_db / 20.0);
+            let want = computer.reduction_db(level_db);
+            let got = computer.reduction_db_branchless(level);
+            assert!(
+                (got - want).abs() <= TOL_BRANCHLESS_DB,
+                "{threshold} dB {ratio}:1 knee {knee}: at {level_db:.1} dB got {got}, want {want}"
+            );
+            if level_db < threshold - knee / 2.0 - 0.01 {
+                assert_eq!(got, 0.0, "below the knee at {level_db:.1} dB");
+            }
+        }
+        assert_eq!(computer.reduction_db_branchless(0.0), 0.0);
+    }
+    assert_eq!(GainComputer::gain_of_reduction(0.0), 1.0);
+}

@@ -262,3 +262,80 @@ fn block_size_does_not_change_the_output() {
         assert_eq!(mb.mean_gain_reduction_db(), whole.mean_gain_reduction_db());
     }
 }
+
+/// The control-rate gain expansion: gains at control frames (absolute
+/// index multiple of `CONTROL_INTERVAL`) are reached exactly one interval
+/// later, frames in between interpolate linearly, a constant gain stays
+/// bit-exact, and cutting the same frames into different blocks changes
+/// nothing.
+#[test]
+fn control_rate_gains_interpolate_and_ignore_block_boundaries() {
+    use lacquer_dsp::biquad::F2;
+    use lacquer_dsp::envelope::{CONTROL_INTERVAL, ControlRate};
+    const TOL_INTERP: f64 = 1e-15;
+    let frames = 10 * CONTROL_INTERVAL + 3;
+    let control_gain = |k: usize| F2::splat(1.0 - 0.01 * k as f64);
+    // Whole buffer in one call.
+    let controls: Vec<F2> = (0..frames.div_ceil(CONTROL_INTERVAL))
+        .map(control_gain)
+        .collect();
+    let cuts: Vec<f64> = (0..controls.len()).map(|k| k as f64).collect();
+    let mut whole = vec![F2::ZERO; frames];
+    let mut held = vec![0.0; frames];
+    let mut rate = ControlRate::new(F2::splat(1.0));
+    rate.expand(0, &controls, &cuts, &mut whole, &mut held);
+    for n in 0..frames {
+        let k = n / CONTROL_INTERVAL;
+        let previous = if k == 0 {
+            1.0
+        } else {
+            control_gain(k - 1).left()
+        };
+        let t = (n % CONTROL_INTERVAL) as f64 / CONTROL_INTERVAL as f64;
+        let want = previous + (control_gain(k).left() - previous) * t;
+        assert!((whole[n].left() - want).abs() <= TOL_INTERP, "frame {n}");
+        assert_eq!(held[n], k as f64, "frame {n}: held reduction");
+    }
+    // The same frames in uneven blocks.
+    let mut rate = ControlRate::new(F2::splat(1.0));
+    let mut start = 0;
+    for len in [1, 7, 8, 3, 20, 5].iter().cycle() {
+        if start >= frames {
+            break;
+        }
+        let end = (start + len).min(frames);
+        let first = ControlRate::first_control(start as u64);
+        let local: Vec<F2> = (start + first..end)
+            .step_by(CONTROL_INTERVAL)
+            .map(|n| control_gain(n / CONTROL_INTERVAL))
+            .collect();
+        let local_cuts: Vec<f64> = (start + first..end)
+            .step_by(CONTROL_INTERVAL)
+            .map(|n| (n / CONTROL_INTERVAL) as f64)
+            .collect();
+        let mut gains = vec![F2::ZERO; end - start];
+        let mut reductions = vec![0.0; end - start];
+        rate.expand(
+            start as u64,
+            &local,
+            &local_cuts,
+            &mut gains,
+            &mut reductions,
+        );
+        assert_eq!(gains, whole[start..end], "block at {start}");
+        assert_eq!(reductions, held[start..end], "block at {start}");
+        start = end;
+    }
+    // A constant gain is reproduced bit for bit.
+    let mut rate = ControlRate::new(F2::splat(0.75));
+    let mut gains = vec![F2::ZERO; 20];
+    let mut reductions = vec![0.0; 20];
+    rate.expand(
+        0,
+        &[F2::splat(0.75); 3],
+        &[2.5; 3],
+        &mut gains,
+        &mut reductions,
+    );
+    assert!(gains.iter().all(|g| *g == F2::splat(0.75)));
+}
