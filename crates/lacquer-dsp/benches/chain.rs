@@ -83,34 +83,9 @@ fn limiter() -> LimiterSettings {
     }
 }
 
-/// Runs one stage over the input once and nothing else, for instruction
-/// counts that do not depend on machine load:
-/// `LACQUER_PROFILE_STAGE=limiter valgrind --tool=callgrind
-/// --toggle-collect='*profile_stage*' <bench binary> --bench`.
-const PROFILE_RUNS: usize = 1;
-
-fn profile_stage(name: &str, channels: &(Vec<f32>, Vec<f32>)) {
-    let mut stage: Box<dyn Processor> = match name {
-        "saturation" => Box::new(Saturator::new(&saturation())),
-        "limiter" => Box::new(Limiter::new(&limiter())),
-        "full_chain" => Box::new(Chain::new(&busy_chain())),
-        _ => return,
-    };
-    if stage.prepare(RATE, BLOCK).is_err() {
-        return;
-    }
-    for _ in 0..PROFILE_RUNS {
-        black_box(run(&mut *stage, channels.clone()));
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let input = demo_mix(RATE, SECONDS, -1.0, 1);
     let channels = (input.channel(0).to_vec(), input.channel(1).to_vec());
-    if let Ok(name) = std::env::var("LACQUER_PROFILE_STAGE") {
-        profile_stage(&name, &channels);
-        return;
-    }
     let mut group = c.benchmark_group("60s_44k1_stereo");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
