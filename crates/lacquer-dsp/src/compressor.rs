@@ -11,6 +11,7 @@ use crate::envelope::{
     DB_PER_LOG2, LevelFollower, MeanSquare, ReductionMeter, fast_exp2_clamped, fast_gain_to_db,
     fast_log2_positive,
 };
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{CompressorCurve, DetectorMode, GlueSettings};
 
@@ -123,23 +124,6 @@ pub(crate) fn validate_curve(
             "{what}: makeup {} dB must be within ±{MAX_MAKEUP_DB}",
             curve.makeup_db
         )));
-    }
-    Ok(())
-}
-
-pub(crate) fn check_rate(
-    stage: &'static str,
-    sample_rate: u32,
-    max_block: usize,
-) -> Result<(), DspError> {
-    if max_block == 0 {
-        return Err(DspError::ZeroBlock(max_block));
-    }
-    if !(8_000..=384_000).contains(&sample_rate) {
-        return Err(DspError::UnsupportedSampleRate {
-            stage,
-            rate: sample_rate,
-        });
     }
     Ok(())
 }

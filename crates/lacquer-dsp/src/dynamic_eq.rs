@@ -17,10 +17,11 @@
 //! other (several times faster than chaining them).
 
 use crate::biquad::{BiquadCoeffs, F2, StereoCoeffs, StereoState};
-use crate::compressor::{GainComputer, check_rate, db_to_gain};
+use crate::compressor::{GainComputer, db_to_gain};
 use crate::envelope::{
     CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, LevelFollower, ReductionMeter, fast_log2_positive,
 };
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::DynamicEqSettings;
 

@@ -5,6 +5,7 @@
 
 use crate::biquad::{BiquadCoeffs, F2, StereoBiquad, butterworth_qs};
 use crate::fir::MatchEq;
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{EqBandKind, EqSettings, HighPassSlope};
 
@@ -122,15 +123,7 @@ impl Eq {
 
 impl Processor for Eq {
     fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError> {
-        if max_block == 0 {
-            return Err(DspError::ZeroBlock(max_block));
-        }
-        if !(8_000..=384_000).contains(&sample_rate) {
-            return Err(DspError::UnsupportedSampleRate {
-                stage: STAGE,
-                rate: sample_rate,
-            });
-        }
+        check_rate(STAGE, sample_rate, max_block)?;
         self.sample_rate = sample_rate;
         self.sections = self.design(f64::from(sample_rate))?;
         self.scratch = if self.sections.is_empty() {

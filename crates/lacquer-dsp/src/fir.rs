@@ -18,6 +18,7 @@
 //! the −120 dBFS target, and the curve-accuracy tests (0.1 dB) pass
 //! unchanged.
 
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{MatchEqSettings, MatchPoint};
 use realfft::num_complex::Complex;
@@ -167,15 +168,7 @@ impl MatchEq {
 
 impl Processor for MatchEq {
     fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError> {
-        if max_block == 0 {
-            return Err(DspError::ZeroBlock(max_block));
-        }
-        if !(8_000..=384_000).contains(&sample_rate) {
-            return Err(DspError::UnsupportedSampleRate {
-                stage: STAGE,
-                rate: sample_rate,
-            });
-        }
+        check_rate(STAGE, sample_rate, max_block)?;
         self.validate()?;
         self.sample_rate = sample_rate;
         self.taps = self.design(sample_rate)?;

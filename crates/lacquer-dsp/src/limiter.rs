@@ -30,6 +30,7 @@
 //!   then releases slowly, so steady dense material does not pump.
 
 use crate::oversample::{HalfBandSpec, fir_block, interpolate_2x_block, interpolator_taps};
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::LimiterSettings;
 use std::f64::consts::PI;
@@ -67,7 +68,6 @@ const GAIN_PRODUCT_FLOOR: f64 = 1e-200;
 const LOOKAHEAD_RANGE_MS: (f64, f64) = (1.0, 5.0);
 const CEILING_RANGE_DBTP: (f64, f64) = (-30.0, 0.0);
 const RELEASE_RANGE_MS: (f64, f64) = (1.0, 10_000.0);
-const RATE_RANGE_HZ: (u32, u32) = (8_000, 384_000);
 
 /// Minimum of the last `window` values, O(1) amortised, allocation-free
 /// after construction (monotonic queue in a ring).
@@ -691,13 +691,7 @@ impl Limiter {
         }
     }
 
-    fn validate(&self, sample_rate: u32) -> Result<(), DspError> {
-        if !(RATE_RANGE_HZ.0..=RATE_RANGE_HZ.1).contains(&sample_rate) {
-            return Err(DspError::UnsupportedSampleRate {
-                stage: "limiter",
-                rate: sample_rate,
-            });
-        }
+    fn validate(&self) -> Result<(), DspError> {
         let s = &self.settings;
         check_range("ceiling_dbtp", s.ceiling_dbtp, CEILING_RANGE_DBTP, "dBTP")?;
         check_range("lookahead_ms", s.lookahead_ms, LOOKAHEAD_RANGE_MS, "ms")?;
@@ -714,10 +708,8 @@ impl Limiter {
 
 impl Processor for Limiter {
     fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError> {
-        if max_block == 0 {
-            return Err(DspError::ZeroBlock(max_block));
-        }
-        self.validate(sample_rate)?;
+        check_rate("limiter", sample_rate, max_block)?;
+        self.validate()?;
         let s = &self.settings;
         let ceiling = 10f64.powf(s.ceiling_dbtp / 20.0);
         let target_peak = ceiling * 10f64.powf(-TRUE_PEAK_MARGIN_DB / 20.0);

@@ -18,9 +18,10 @@
 //! then the band sum.
 
 use crate::biquad::F2;
-use crate::compressor::{GainComputer, check_rate, db_to_gain, validate_curve};
+use crate::compressor::{GainComputer, db_to_gain, validate_curve};
 use crate::crossover::{Crossover, MAX_BANDS};
 use crate::envelope::{CONTROL_INTERVAL, ControlRate, LevelFollower, PairFollower, ReductionMeter};
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::MultibandSettings;
 

@@ -21,3 +21,25 @@ pub trait Processor {
     }
     fn process(&mut self, left: &mut [f32], right: &mut [f32]);
 }
+
+/// Sample rates every stage accepts (the range the decoder accepts).
+pub const SUPPORTED_RATES_HZ: std::ops::RangeInclusive<u32> = 8_000..=384_000;
+
+/// The checks every stage's `prepare` starts with: a usable block size and a
+/// supported sample rate.
+pub(crate) fn check_rate(
+    stage: &'static str,
+    sample_rate: u32,
+    max_block: usize,
+) -> Result<(), DspError> {
+    if max_block == 0 {
+        return Err(DspError::ZeroBlock(max_block));
+    }
+    if !SUPPORTED_RATES_HZ.contains(&sample_rate) {
+        return Err(DspError::UnsupportedSampleRate {
+            stage,
+            rate: sample_rate,
+        });
+    }
+    Ok(())
+}

@@ -11,6 +11,7 @@
 //! delayed by the round trip, so a parallel mix stays phase-coherent.
 
 use crate::oversample::RoundTrip;
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{SaturationCurve, SaturationSettings};
 
@@ -24,7 +25,6 @@ pub const CLIP_THRESHOLD_DB: f64 = 1.0;
 const DRY_CHUNK: usize = 1024;
 
 const DRIVE_RANGE_DB: (f64, f64) = (0.0, 36.0);
-const RATE_RANGE_HZ: (u32, u32) = (8_000, 384_000);
 
 /// The tanh-like curve: a rational approximation of tanh that reaches ±1
 /// with zero slope at ±3 (continuous slope, so no hard corner), cheap enough
@@ -127,15 +127,7 @@ impl Saturator {
 
 impl Processor for Saturator {
     fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError> {
-        if max_block == 0 {
-            return Err(DspError::ZeroBlock(max_block));
-        }
-        if !(RATE_RANGE_HZ.0..=RATE_RANGE_HZ.1).contains(&sample_rate) {
-            return Err(DspError::UnsupportedSampleRate {
-                stage: "saturation",
-                rate: sample_rate,
-            });
-        }
+        check_rate("saturation", sample_rate, max_block)?;
         let s = &self.settings;
         if !(s.drive_db.is_finite() && (DRIVE_RANGE_DB.0..=DRIVE_RANGE_DB.1).contains(&s.drive_db))
         {

@@ -18,8 +18,9 @@
 //!   signal before its own gain, so it cannot chase itself.
 
 use crate::biquad::{Biquad, BiquadCoeffs, butterworth_qs};
-use crate::compressor::{check_rate, db_to_gain};
+use crate::compressor::db_to_gain;
 use crate::envelope::one_pole_coeff;
+use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::StereoSettings;
 
