@@ -15,6 +15,7 @@
 use crate::{AnalysisError, StereoView, amplitude_db};
 use lacquer_core::AudioBuffer;
 use lacquer_core::units::Db;
+use lacquer_core::window::kaiser;
 use std::f64::consts::PI;
 
 /// Input taps per output phase. BS.1770-4 Annex 2's example filter has 12
@@ -72,21 +73,6 @@ struct Interpolator {
     max_abs_gain: f64,
 }
 
-fn bessel_i0(x: f64) -> f64 {
-    // Power series; converges fast for the β used here.
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    let half = x / 2.0;
-    for k in 1..50 {
-        term *= (half / k as f64) * (half / k as f64);
-        sum += term;
-        if term < sum * 1e-17 {
-            break;
-        }
-    }
-    sum
-}
-
 impl Interpolator {
     fn new(factor: usize) -> Self {
         let half_span = TAPS_PER_PHASE as f64 / 2.0;
@@ -104,12 +90,7 @@ impl Interpolator {
                 } else {
                     (PI * t).sin() / (PI * t)
                 };
-                let r = t / half_span;
-                let window = if r.abs() < 1.0 {
-                    bessel_i0(KAISER_BETA * (1.0 - r * r).sqrt()) / bessel_i0(KAISER_BETA)
-                } else {
-                    0.0
-                };
+                let window = kaiser(t / half_span, KAISER_BETA);
                 *tap = sinc * window;
             }
             // Unity gain at DC for every phase.

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod buffer;
 pub mod chain;
 pub mod units;
+pub mod window;
 
 pub use analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, AnalysisWarning};
 pub use buffer::{AudioBuffer, BufferError};

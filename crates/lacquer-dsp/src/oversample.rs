@@ -12,6 +12,7 @@
 //! no tables to trust) for [`STOPBAND_ATTENUATION_DB`] of rejection above the
 //! audio band and a passband up to [`PASSBAND_FRACTION`] of the base Nyquist.
 
+use lacquer_core::window::kaiser;
 use std::f64::consts::PI;
 
 /// Rejection the half-band filters are designed for (images and aliases).
@@ -24,21 +25,6 @@ const KAISER_HEADROOM_DB: f64 = 3.0;
 pub const MAX_STAGES: usize = 3;
 /// Largest oversampling factor supported.
 pub const MAX_FACTOR: usize = 1 << MAX_STAGES;
-
-/// Zeroth-order modified Bessel function of the first kind (power series).
-fn bessel_i0(x: f64) -> f64 {
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    let half = x / 2.0;
-    for k in 1..64 {
-        term *= (half / k as f64) * (half / k as f64);
-        sum += term;
-        if term < sum * 1e-17 {
-            break;
-        }
-    }
-    sum
-}
 
 /// The non-zero off-centre taps of a half-band low-pass, as the symmetric
 /// polyphase branch `[h(-(2K-1)), …, h(-1), h(1), …, h(2K-1)]` (2K values);
@@ -86,14 +72,13 @@ const MAX_HALF_TAPS: usize = 1024;
 fn kaiser_half_band(half_taps: usize, beta: f64) -> Vec<f64> {
     let length = 4 * half_taps - 1;
     let centre = (length / 2) as f64;
-    let i0_beta = bessel_i0(beta);
     let mut branch = Vec::with_capacity(2 * half_taps);
     for j in 0..2 * half_taps {
         // Offsets -(2K-1), -(2K-3), …, 2K-1.
         let offset = 2.0 * (j as f64 - half_taps as f64) + 1.0;
         let sinc = (PI * offset / 2.0).sin() / (PI * offset);
         let r = offset / centre;
-        let window = bessel_i0(beta * (1.0 - r * r).max(0.0).sqrt()) / i0_beta;
+        let window = kaiser(r, beta);
         branch.push(sinc * window);
     }
     let sum: f64 = branch.iter().sum();
