@@ -5,7 +5,14 @@
 //! as tables for humans or JSON for machines.
 
 mod analyze;
+mod classify;
+mod eval;
 mod exit;
+mod features;
+mod master;
+mod matching;
+mod plan_cmd;
+mod profile;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,12 +42,40 @@ enum Command {
     /// Prints a table per file by default, or one JSON array with --json.
     /// Nothing is written to disk and the input files are never modified.
     Analyze(analyze::AnalyzeArgs),
+
+    /// Classify the genre of audio files with the ONNX model.
+    Classify(classify::ClassifyArgs),
+
+    /// Export the genre model's input features for training.
+    Features(features::FeaturesArgs),
+
+    /// Evaluate genre models on a labelled manifest.
+    Eval(eval::EvalArgs),
+
+    /// Measure how a mix differs from a reference track or a genre profile.
+    Match(matching::MatchArgs),
+
+    /// Build and list genre profiles.
+    Profile(profile::ProfileArgs),
+
+    /// Master audio files: plan, process, check and export.
+    Master(master::MasterArgs),
+
+    /// Print the mastering plan for a file without processing it.
+    Plan(plan_cmd::PlanArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Classify(args) => classify::run(&args),
+        Command::Features(args) => features::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Match(args) => matching::run(&args),
+        Command::Profile(args) => profile::run(&args),
+        Command::Master(args) => master::run(&args),
+        Command::Plan(args) => plan_cmd::run(&args),
     };
     match result {
         Ok(code) => code.into(),

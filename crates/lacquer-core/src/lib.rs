@@ -9,12 +9,20 @@
 pub mod analysis;
 pub mod buffer;
 pub mod chain;
+pub mod deltas;
+pub mod genre;
+pub mod plan;
+pub mod profile;
 pub mod units;
 pub mod window;
 
 pub use analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, AnalysisWarning};
 pub use buffer::{AudioBuffer, BufferError};
 pub use chain::ChainSettings;
+pub use deltas::{DeltaTarget, Deltas, TonalDeltas};
+pub use genre::{GenreScore, GenreScores};
+pub use plan::{Decision, GenreChoice, Intent, LoudnessTarget, Plan, PlanOptions, PlanStage};
+pub use profile::{Platform, PlatformTable, Profile, TargetRange};
 pub use units::{Db, Hz, Lufs};
 
 /// The name reports and file metadata carry.

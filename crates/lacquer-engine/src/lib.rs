@@ -1,0 +1,2 @@
+//! The mastering engine: decode → analyse → classify → match → plan →
+//! process → re-measure → adjust → gate → encode → report.

@@ -1,0 +1,2 @@
+//! The planner: a pure function from measurements to chain settings, with a
+//! reason for every decision.

@@ -1,0 +1,1 @@
+//! PNG charts for people who would rather look than read numbers.
