@@ -1,0 +1,1 @@
+//! The model input: log-mel patches (being built).
