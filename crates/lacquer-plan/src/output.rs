@@ -1,0 +1,111 @@
+//! The last two stages: the gain that drives the limiter and the limiter.
+//!
+//! The gain is only a starting point: the engine's loop re-measures and
+//! moves it until the output lands on the target. A good start saves loop
+//! iterations, so it accounts for what the planner already knows: the
+//! loudness the EQ curve adds or removes and the compression it planned.
+//! Limiter timing follows the material: dense transients get a short
+//! lookahead and release (punch kept, no pumping between hits), sparse
+//! material a longer, smoother one.
+
+use crate::dynamics::{DynamicsPlan, limiter_reduction_db};
+use crate::tone::TonePlan;
+use crate::{Ctx, decision, fmt_num};
+use lacquer_core::chain::LimiterSettings;
+use lacquer_core::{Decision, Intent, LoudnessTarget, PlanStage};
+
+/// The DSP gain stage's accepted range, dB.
+pub const GAIN_RANGE_DB: (f64, f64) = (-60.0, 36.0);
+/// Onsets per second at or above which material counts as dense.
+pub const DENSE_TRANSIENTS_PER_SECOND: f64 = 3.0;
+/// Onsets per second at or below which material counts as sparse.
+pub const SPARSE_TRANSIENTS_PER_SECOND: f64 = 1.0;
+
+pub(crate) struct OutputPlan {
+    pub limiter: LimiterSettings,
+    pub gain_db: f64,
+}
+
+pub(crate) fn plan(
+    ctx: &Ctx<'_>,
+    target: &LoudnessTarget,
+    tone: &TonePlan,
+    dynamics: &DynamicsPlan,
+    decisions: &mut Vec<Decision>,
+) -> OutputPlan {
+    let to_target = target.integrated_lufs.0 - ctx.mix_lufs;
+    let raw_gain = to_target - tone.loudness_change_db + dynamics.loudness_loss_db;
+    let (lo, hi) = GAIN_RANGE_DB;
+    let gain_db = raw_gain.clamp(lo, hi);
+    let mut parts = vec![format!("{to_target:+.1} LU to the target")];
+    if tone.loudness_change_db.abs() >= 0.05 {
+        parts.push(format!("{:+.1} LU the EQ adds", -tone.loudness_change_db));
+    }
+    if dynamics.loudness_loss_db >= 0.05 {
+        parts.push(format!(
+            "{:+.1} dB the compression takes",
+            dynamics.loudness_loss_db
+        ));
+    }
+    let mut line = format!(
+        "gain {gain_db:+.1} dB into the limiter ({})",
+        parts.join(", ")
+    );
+    if gain_db != raw_gain {
+        line.push_str(&format!(
+            "; {raw_gain:+.1} dB needed but the gain stage stops at {}…{} dB, so the target cannot be reached",
+            fmt_num(lo),
+            fmt_num(hi)
+        ));
+    } else {
+        line.push_str("; the engine's loop refines it");
+    }
+    decisions.push(decision(PlanStage::Gain, line));
+
+    let density = ctx.analysis.dynamics.transient_density_per_second;
+    let loud = ctx.options.intent == Intent::Loud;
+    let (lookahead_ms, release_ms, sustained_release_ms, character) =
+        if density >= DENSE_TRANSIENTS_PER_SECOND || loud {
+            (
+                1.5,
+                40.0,
+                500.0,
+                "dense transients: short lookahead and release keep the punch",
+            )
+        } else if density <= SPARSE_TRANSIENTS_PER_SECOND {
+            (
+                3.0,
+                100.0,
+                900.0,
+                "sparse transients: a longer, smoother release",
+            )
+        } else {
+            (2.0, 60.0, 600.0, "moderate transients: standard timing")
+        };
+    let reduction = limiter_reduction_db(ctx, target);
+    let expected = reduction.map_or_else(String::new, |r| {
+        format!(", about {r:.1} dB of peak reduction expected")
+    });
+    decisions.push(decision(
+        PlanStage::Limiter,
+        format!(
+            "true-peak limiter at {:.1} dBTP, lookahead {} ms, release {} / {} ms ({:.1} onsets/s, {character}{}){expected}",
+            target.ceiling_dbtp.0,
+            fmt_num(lookahead_ms),
+            fmt_num(release_ms),
+            fmt_num(sustained_release_ms),
+            density,
+            if loud && density < DENSE_TRANSIENTS_PER_SECOND { "; loud intent" } else { "" },
+        ),
+    ));
+    OutputPlan {
+        limiter: LimiterSettings {
+            enabled: true,
+            ceiling_dbtp: target.ceiling_dbtp.0,
+            lookahead_ms,
+            release_ms,
+            sustained_release_ms,
+        },
+        gain_db,
+    }
+}

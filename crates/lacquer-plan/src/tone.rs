@@ -1,0 +1,498 @@
+//! Tone: the match-EQ curve, the rumble high-pass and the dynamic EQ.
+//!
+//! The curve follows the smoothed tonal deltas, but conservatively: a
+//! deadband absorbs differences no one can hear or measure reliably, the
+//! intensity scales how far the move goes, and where a genre's own masters
+//! disagree (a wide profile spread) the planner trusts the profile less.
+//! Reference mode trusts its single reference fully and matches it at full
+//! strength. The high-pass and the dynamic EQ need evidence (a band well
+//! above the target); a plan never "fixes" what is not broken.
+
+use crate::error::PlanError;
+use crate::spectrum::{BandPowers, curve_gain_db};
+use crate::{Ctx, decision, fmt_hz, fmt_num};
+use lacquer_core::analysis::{Analysis, SIX_BAND_EDGES_HZ};
+use lacquer_core::chain::{
+    DynamicEqBandSettings, DynamicEqSettings, EqSettings, HighPassSettings, HighPassSlope,
+    MatchEqSettings, MatchPoint,
+};
+use lacquer_core::{Decision, PlanStage, TonalDeltas};
+
+/// Against a profile: differences smaller than this are left alone, and
+/// larger ones are reduced by it (a soft deadband, so the curve has no
+/// jumps).
+pub const PROFILE_DEADBAND_DB: f64 = 0.5;
+/// Against a reference: a single measured track is a sharper target.
+pub const REFERENCE_DEADBAND_DB: f64 = 0.25;
+/// Largest boost / cut toward a profile (mastering-sized moves).
+pub const PROFILE_MAX_BOOST_DB: f64 = 4.0;
+pub const PROFILE_MAX_CUT_DB: f64 = 5.0;
+/// Largest boost / cut toward a reference, which the user asked to match.
+pub const REFERENCE_MAX_BOOST_DB: f64 = 8.0;
+pub const REFERENCE_MAX_CUT_DB: f64 = 8.0;
+/// The curve follows the deltas from here to `MATCH_HIGH_HZ` (the span the
+/// tonal match is judged on) and is held flat beyond.
+pub const MATCH_LOW_HZ: f64 = 40.0;
+pub const MATCH_HIGH_HZ: f64 = 16_000.0;
+/// Extra curve point below `MATCH_LOW_HZ`: it carries a cut downward but
+/// never a boost, so a bass boost does not reach into the infrasonic range.
+const ANCHOR_HZ: f64 = 20.0;
+/// A profile band whose masters spread by at most this much is trusted
+/// fully; wider spreads scale the move by `FULL_TRUST_SPREAD_DB / spread`.
+pub const FULL_TRUST_SPREAD_DB: f64 = 2.0;
+/// Trust never falls below this.
+pub const MIN_TRUST: f64 = 0.25;
+/// A curve whose largest move is under this is not worth a filter.
+const MIN_CURVE_MOVE_DB: f64 = 0.1;
+/// High-pass when the 20–25 Hz bands are this far above the target.
+pub const RUMBLE_EXCESS_DB: f64 = 6.0;
+/// Dynamic-EQ evidence: the broad band this far above the target.
+pub const HARSH_EXCESS_DB: f64 = 2.5;
+pub const MUD_EXCESS_DB: f64 = 2.5;
+pub const SUB_EXCESS_DB: f64 = 3.0;
+/// Deepest dynamic cut planned, and the smallest worth planning.
+pub const DYNAMIC_EQ_MAX_CUT_DB: f64 = 4.0;
+const MIN_DYNAMIC_CUT_DB: f64 = 0.5;
+/// A peak follower on a band-passed signal reads about this far above the
+/// band's RMS.
+pub(crate) const DETECTOR_CREST_DB: f64 = 3.0;
+/// Dynamic EQ starts cutting this far above the band's usual level on the
+/// loud passages: it acts on the moments the band jumps out, not always.
+const DYNAMIC_EQ_THRESHOLD_OVER_LOUD_DB: f64 = 1.0;
+
+pub(crate) struct TonePlan {
+    pub eq: EqSettings,
+    pub dynamic_eq: DynamicEqSettings,
+    /// The match curve as planned (empty when the EQ is off), for level
+    /// estimates further down the chain.
+    pub curve: Vec<MatchPoint>,
+    /// Predicted change of integrated loudness caused by the curve, LU.
+    pub loudness_change_db: f64,
+    /// The mix's band powers, when it has a tonal curve.
+    pub powers: Option<BandPowers>,
+}
+
+/// Which broad band a frequency falls in, as the reasons name it.
+pub(crate) fn band_name(f_hz: f64) -> &'static str {
+    const NAMES: [&str; 6] = ["sub", "bass", "low-mid", "mid", "presence", "air"];
+    if f_hz < SIX_BAND_EDGES_HZ[0].0 {
+        return NAMES[0];
+    }
+    SIX_BAND_EDGES_HZ
+        .iter()
+        .position(|&(_, high)| f_hz < high)
+        .map_or(NAMES[5], |i| NAMES[i])
+}
+
+/// How much louder (dB) the loud passages are than the integrated level:
+/// detectors act on those, the tonal curve describes the average.
+pub(crate) fn loud_passage_offset_db(analysis: &Analysis) -> f64 {
+    const MAX_OFFSET_DB: f64 = 6.0;
+    match (
+        analysis.dynamics.short_term_p90_lufs,
+        analysis.loudness.integrated_lufs,
+    ) {
+        (Some(p90), Some(integrated)) => (p90.0 - integrated.0).clamp(0.0, MAX_OFFSET_DB),
+        _ => 0.0,
+    }
+}
+
+fn validate(tonal: &TonalDeltas) -> Result<(), PlanError> {
+    let bad = |problem: String| PlanError::InvalidDeltas { problem };
+    if tonal.third_octave_centres_hz.len() != tonal.mid_db.len() {
+        return Err(bad(format!(
+            "{} centres but {} MID deltas",
+            tonal.third_octave_centres_hz.len(),
+            tonal.mid_db.len()
+        )));
+    }
+    let mut previous = 0.0;
+    for (f, d) in tonal.third_octave_centres_hz.iter().zip(&tonal.mid_db) {
+        if !(f.0.is_finite() && f.0 > previous && d.0.is_finite()) {
+            return Err(bad(format!(
+                "band {} Hz / {} dB: centres must ascend and deltas be finite",
+                f.0, d.0
+            )));
+        }
+        previous = f.0;
+    }
+    let bands = tonal.bands_db.to_array();
+    if bands.iter().any(|d| !d.0.is_finite()) {
+        return Err(bad("a broad-band delta is not finite".to_owned()));
+    }
+    Ok(())
+}
+
+pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> Result<TonePlan, PlanError> {
+    let powers = ctx.analysis.tonal.as_ref().map(BandPowers::from_tonal);
+    let mut out = TonePlan {
+        eq: EqSettings::default(),
+        dynamic_eq: DynamicEqSettings::default(),
+        curve: Vec::new(),
+        loudness_change_db: 0.0,
+        powers,
+    };
+    let Some(tonal) = ctx.deltas.tonal.as_ref() else {
+        decisions.push(decision(
+            PlanStage::Eq,
+            format!(
+                "tone left alone: no tonal comparison with {} (no tonal curve measured)",
+                ctx.target_name
+            ),
+        ));
+        return Ok(out);
+    };
+    validate(tonal)?;
+    if ctx.strength <= 0.0 {
+        decisions.push(decision(
+            PlanStage::Eq,
+            "tone left alone: intensity 0 % (loudness only)".to_owned(),
+        ));
+        return Ok(out);
+    }
+
+    let curve = match_curve(ctx, tonal, decisions);
+    if !curve.is_empty() {
+        out.eq.enabled = true;
+        out.eq.match_eq = MatchEqSettings {
+            enabled: true,
+            curve: curve.clone(),
+            max_boost_db: max_boost(ctx),
+            max_cut_db: max_cut(ctx),
+            smoothing_octaves: 1.0 / 3.0,
+        };
+    }
+    if let Some(high_pass) = rumble_high_pass(ctx, tonal, decisions) {
+        out.eq.enabled = true;
+        out.eq.high_pass = high_pass;
+    }
+    if let Some(powers) = &out.powers {
+        out.loudness_change_db = powers.loudness_change_db(&curve);
+        out.dynamic_eq = dynamic_eq(ctx, tonal, powers, &curve, decisions);
+    }
+    out.curve = curve;
+    Ok(out)
+}
+
+fn max_boost(ctx: &Ctx<'_>) -> f64 {
+    if ctx.reference_mode {
+        REFERENCE_MAX_BOOST_DB
+    } else {
+        PROFILE_MAX_BOOST_DB
+    }
+}
+
+fn max_cut(ctx: &Ctx<'_>) -> f64 {
+    if ctx.reference_mode {
+        REFERENCE_MAX_CUT_DB
+    } else {
+        PROFILE_MAX_CUT_DB
+    }
+}
+
+/// Trust in the profile at `f_hz` (1 in reference mode) and the spread it
+/// came from.
+fn trust_at(ctx: &Ctx<'_>, f_hz: f64) -> (f64, Option<f64>) {
+    const SAME_CENTRE_RELATIVE: f64 = 0.02;
+    let Some(profile) = ctx.profile else {
+        return (1.0, None);
+    };
+    let spread = profile
+        .tonal
+        .third_octave_centres_hz
+        .iter()
+        .zip(&profile.tonal.mid_spread_db)
+        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
+        .map(|(_, s)| s.0)
+        .filter(|s| s.is_finite() && *s > 0.0);
+    match spread {
+        Some(s) => ((FULL_TRUST_SPREAD_DB / s).clamp(MIN_TRUST, 1.0), Some(s)),
+        None => (1.0, None),
+    }
+}
+
+struct BandMove {
+    f_hz: f64,
+    delta_db: f64,
+    gain_db: f64,
+    trust: f64,
+    spread_db: Option<f64>,
+    limited: bool,
+}
+
+fn match_curve(
+    ctx: &Ctx<'_>,
+    tonal: &TonalDeltas,
+    decisions: &mut Vec<Decision>,
+) -> Vec<MatchPoint> {
+    let deadband = if ctx.reference_mode {
+        REFERENCE_DEADBAND_DB
+    } else {
+        PROFILE_DEADBAND_DB
+    };
+    let (boost_limit, cut_limit) = (max_boost(ctx), max_cut(ctx));
+    let moves: Vec<BandMove> = tonal
+        .third_octave_centres_hz
+        .iter()
+        .zip(&tonal.mid_db)
+        .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
+        .map(|(f, d)| {
+            let (trust, spread_db) = trust_at(ctx, f.0);
+            let wanted = (d.0.abs() - deadband).max(0.0) * ctx.strength * trust;
+            let limit = if d.0 > 0.0 { boost_limit } else { cut_limit };
+            BandMove {
+                f_hz: f.0,
+                delta_db: d.0,
+                gain_db: wanted.min(limit).copysign(d.0),
+                trust,
+                spread_db,
+                limited: wanted > limit,
+            }
+        })
+        .collect();
+
+    let largest = moves
+        .iter()
+        .max_by(|a, b| a.gain_db.abs().total_cmp(&b.gain_db.abs()));
+    if largest.is_none_or(|m| m.gain_db.abs() < MIN_CURVE_MOVE_DB) {
+        let biggest_delta = tonal
+            .third_octave_centres_hz
+            .iter()
+            .zip(&tonal.mid_db)
+            .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
+            .max_by(|a, b| a.1.0.abs().total_cmp(&b.1.0.abs()));
+        let detail = biggest_delta.map_or_else(String::new, |(f, d)| {
+            format!(
+                " (largest difference {:.1} dB at {})",
+                d.0.abs(),
+                fmt_hz(f.0)
+            )
+        });
+        decisions.push(decision(
+            PlanStage::Eq,
+            format!(
+                "tone left alone: every 1/3 octave {}–{} within the {} dB deadband of {}{detail}",
+                fmt_hz(MATCH_LOW_HZ),
+                fmt_hz(MATCH_HIGH_HZ),
+                fmt_num(deadband),
+                ctx.target_name
+            ),
+        ));
+        return Vec::new();
+    }
+
+    describe_moves(ctx, &moves, decisions);
+    let mut curve = Vec::with_capacity(moves.len() + 1);
+    let first_gain = moves.first().map_or(0.0, |m| m.gain_db);
+    curve.push(MatchPoint {
+        frequency_hz: ANCHOR_HZ,
+        gain_db: first_gain.min(0.0),
+    });
+    curve.extend(moves.iter().map(|m| MatchPoint {
+        frequency_hz: m.f_hz,
+        gain_db: m.gain_db,
+    }));
+    curve
+}
+
+/// One decision per region of the curve that moves one way: the peak of
+/// the region, what the mix measured there and the target.
+fn describe_moves(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decision>) {
+    let mut start = 0;
+    while start < moves.len() {
+        let sign = moves[start].gain_db.signum();
+        if moves[start].gain_db.abs() < MIN_CURVE_MOVE_DB {
+            start += 1;
+            continue;
+        }
+        let mut end = start;
+        while end + 1 < moves.len()
+            && moves[end + 1].gain_db.abs() >= MIN_CURVE_MOVE_DB
+            && moves[end + 1].gain_db.signum() == sign
+        {
+            end += 1;
+        }
+        let region = &moves[start..=end];
+        if let Some(peak) = region
+            .iter()
+            .max_by(|a, b| a.gain_db.abs().total_cmp(&b.gain_db.abs()))
+        {
+            let verb = if peak.gain_db > 0.0 { "boost" } else { "cut" };
+            let side = if peak.delta_db > 0.0 {
+                "below"
+            } else {
+                "above"
+            };
+            let span = if region.len() > 1 {
+                format!(
+                    ", {}–{}",
+                    fmt_hz(region[0].f_hz),
+                    fmt_hz(region[region.len() - 1].f_hz)
+                )
+            } else {
+                String::new()
+            };
+            let mut notes = Vec::new();
+            if let (true, Some(spread)) = (peak.trust < 0.995, peak.spread_db) {
+                notes.push(format!(
+                    "trusted {:.0} %: the genre's masters spread {spread:.1} dB there",
+                    peak.trust * 100.0
+                ));
+            }
+            if peak.limited {
+                notes.push(format!(
+                    "limited to {} dB",
+                    fmt_num(if peak.gain_db > 0.0 {
+                        max_boost(ctx)
+                    } else {
+                        max_cut(ctx)
+                    })
+                ));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            };
+            decisions.push(decision(
+                PlanStage::Eq,
+                format!(
+                    "{verb} {:.1} dB at {}{span}: {} {:.1} dB {side} {}{notes}",
+                    peak.gain_db.abs(),
+                    fmt_hz(peak.f_hz),
+                    band_name(peak.f_hz),
+                    peak.delta_db.abs(),
+                    ctx.target_name
+                ),
+            ));
+        }
+        start = end + 1;
+    }
+}
+
+fn delta_at(tonal: &TonalDeltas, f_hz: f64) -> Option<f64> {
+    const SAME_CENTRE_RELATIVE: f64 = 0.02;
+    tonal
+        .third_octave_centres_hz
+        .iter()
+        .zip(&tonal.mid_db)
+        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
+        .map(|(_, d)| d.0)
+}
+
+/// A 24 dB/oct high-pass when the mix carries far more infrasonic energy
+/// (20–25 Hz) than the target: rumble, not music.
+fn rumble_high_pass(
+    ctx: &Ctx<'_>,
+    tonal: &TonalDeltas,
+    decisions: &mut Vec<Decision>,
+) -> Option<HighPassSettings> {
+    const RUMBLE_CENTRES_HZ: [f64; 2] = [20.0, 25.0];
+    const EXTENDED_CENTRE_HZ: f64 = 31.5;
+    let excesses: Vec<f64> = RUMBLE_CENTRES_HZ
+        .iter()
+        .filter_map(|&f| delta_at(tonal, f))
+        .map(|d| -d)
+        .collect();
+    if excesses.len() < RUMBLE_CENTRES_HZ.len() || excesses.iter().any(|&e| e < RUMBLE_EXCESS_DB) {
+        return None;
+    }
+    let reaches_31 = delta_at(tonal, EXTENDED_CENTRE_HZ).is_some_and(|d| -d >= RUMBLE_EXCESS_DB);
+    let corner_hz = if reaches_31 { 30.0 } else { 25.0 };
+    let excess = excesses.iter().copied().fold(f64::INFINITY, f64::min);
+    decisions.push(decision(
+        PlanStage::Eq,
+        format!(
+            "high-pass {} (24 dB/oct): 20–{} rumble at least {excess:.1} dB above {}",
+            fmt_hz(corner_hz),
+            if reaches_31 { "31.5 Hz" } else { "25 Hz" },
+            ctx.target_name
+        ),
+    ));
+    Some(HighPassSettings {
+        enabled: true,
+        frequency_hz: corner_hz,
+        slope: HighPassSlope::Db24PerOctave,
+    })
+}
+
+/// Octaves between the −3 dB points of a band-pass with this Q.
+fn bandwidth_octaves(q: f64) -> f64 {
+    2.0 / std::f64::consts::LN_2 * (1.0 / (2.0 * q)).asinh()
+}
+
+fn dynamic_eq(
+    ctx: &Ctx<'_>,
+    tonal: &TonalDeltas,
+    powers: &BandPowers,
+    curve: &[MatchPoint],
+    decisions: &mut Vec<Decision>,
+) -> DynamicEqSettings {
+    type Preset = fn(f64, f64) -> DynamicEqBandSettings;
+    let bands = &tonal.bands_db;
+    let candidates: [(&str, &str, f64, f64, Preset); 3] = [
+        (
+            "sub build-up",
+            "sub",
+            bands.sub.0,
+            SUB_EXCESS_DB,
+            DynamicEqBandSettings::sub,
+        ),
+        (
+            "mud",
+            "low-mid",
+            bands.low_mid.0,
+            MUD_EXCESS_DB,
+            DynamicEqBandSettings::mud,
+        ),
+        (
+            "harshness",
+            "presence",
+            bands.presence.0,
+            HARSH_EXCESS_DB,
+            DynamicEqBandSettings::harshness,
+        ),
+    ];
+    let loud_offset = loud_passage_offset_db(ctx.analysis);
+    let mut settings = DynamicEqSettings::default();
+    for (problem, band, delta, needed, preset) in candidates {
+        let excess = -delta;
+        if excess < needed {
+            continue;
+        }
+        let cut = excess.min(DYNAMIC_EQ_MAX_CUT_DB) * ctx.strength;
+        if cut < MIN_DYNAMIC_CUT_DB {
+            continue;
+        }
+        let shape = preset(0.0, 0.0);
+        let half = bandwidth_octaves(shape.q) / 2.0;
+        let (low, high) = (
+            shape.frequency_hz * 2f64.powf(-half),
+            shape.frequency_hz * 2f64.powf(half),
+        );
+        let Some(level) = powers.level_db(low, high, curve, |_| 1.0) else {
+            continue;
+        };
+        let threshold =
+            (level + DETECTOR_CREST_DB + loud_offset + DYNAMIC_EQ_THRESHOLD_OVER_LOUD_DB)
+                .clamp(-120.0, 24.0);
+        let static_cut = -curve_gain_db(curve, shape.frequency_hz);
+        let static_note = if static_cut > 0.05 {
+            format!(", on top of the static {static_cut:.1} dB cut")
+        } else {
+            String::new()
+        };
+        decisions.push(decision(
+            PlanStage::DynamicEq,
+            format!(
+                "{problem} control at {}: up to {cut:.1} dB when the band passes {threshold:.1} dBFS (its usual loud-passage peak); {band} {excess:.1} dB above {} (evidence ≥ {}){static_note}",
+                fmt_hz(shape.frequency_hz),
+                ctx.target_name,
+                fmt_num(needed)
+            ),
+        ));
+        settings.bands.push(preset(threshold, cut));
+    }
+    settings.enabled = !settings.bands.is_empty();
+    settings
+}
