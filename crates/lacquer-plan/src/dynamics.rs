@@ -270,7 +270,8 @@ pub(crate) fn plan(
                 PlanStage::Multiband,
                 format!(
                     "multiband (splits {}) for ~{multiband_gr:.1} dB per band on the loud passages: the genre style favours it ({}); {why}",
-                    MULTIBAND_CROSSOVERS_HZ
+                    out.multiband
+                        .crossovers_hz
                         .iter()
                         .map(|&f| fmt_hz(f))
                         .collect::<Vec<_>>()
@@ -344,8 +345,9 @@ fn multiband(
 ) -> MultibandSettings {
     let ratio = ratio_for(gr_db);
     let loud_offset = loud_passage_offset_db(ctx.analysis);
+    let crossovers = multiband_crossovers_hz(ctx.analysis.sample_rate_hz);
     let edges: Vec<f64> = std::iter::once(0.0)
-        .chain(MULTIBAND_CROSSOVERS_HZ)
+        .chain(crossovers.iter().copied())
         .chain(std::iter::once(f64::INFINITY))
         .collect();
     let bands = edges
@@ -370,9 +372,27 @@ fn multiband(
         .collect();
     MultibandSettings {
         enabled: true,
-        crossovers_hz: MULTIBAND_CROSSOVERS_HZ.to_vec(),
+        crossovers_hz: crossovers,
         bands,
         mid_side: false,
+    }
+}
+
+/// The crossovers that fit under the rate's band edge (the top one is
+/// dropped at rates under ~15 kHz, leaving three bands).
+fn multiband_crossovers_hz(sample_rate_hz: u32) -> Vec<f64> {
+    const HIGHEST_FRACTION_OF_RATE: f64 = 0.4;
+    const MIN_CROSSOVERS: usize = 2;
+    let limit = HIGHEST_FRACTION_OF_RATE * f64::from(sample_rate_hz);
+    let fitting: Vec<f64> = MULTIBAND_CROSSOVERS_HZ
+        .iter()
+        .copied()
+        .filter(|&f| f < limit)
+        .collect();
+    if fitting.len() >= MIN_CROSSOVERS {
+        fitting
+    } else {
+        MULTIBAND_CROSSOVERS_HZ[..MIN_CROSSOVERS].to_vec()
     }
 }
 

@@ -38,8 +38,16 @@ pub(crate) fn plan(
     let (lo, hi) = GAIN_RANGE_DB;
     let gain_db = raw_gain.clamp(lo, hi);
     let mut parts = vec![format!("{to_target:+.1} LU to the target")];
-    if tone.loudness_change_db.abs() >= 0.05 {
-        parts.push(format!("{:+.1} LU the EQ adds", -tone.loudness_change_db));
+    if tone.loudness_change_db <= -0.05 {
+        parts.push(format!(
+            "{:+.1} dB to make up what the EQ takes",
+            -tone.loudness_change_db
+        ));
+    } else if tone.loudness_change_db >= 0.05 {
+        parts.push(format!(
+            "{:+.1} dB for what the EQ adds",
+            -tone.loudness_change_db
+        ));
     }
     if dynamics.loudness_loss_db >= 0.05 {
         parts.push(format!(
@@ -83,9 +91,11 @@ pub(crate) fn plan(
             (2.0, 60.0, 600.0, "moderate transients: standard timing")
         };
     let reduction = limiter_reduction_db(ctx, target);
-    let expected = reduction.map_or_else(String::new, |r| {
-        format!(", about {r:.1} dB of peak reduction expected")
-    });
+    let expected = match reduction {
+        Some(r) if r >= 0.05 => format!(", about {r:.1} dB of peak reduction expected"),
+        Some(_) => ", no peak reduction expected at the target".to_owned(),
+        None => String::new(),
+    };
     decisions.push(decision(
         PlanStage::Limiter,
         format!(
