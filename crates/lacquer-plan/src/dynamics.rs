@@ -199,13 +199,31 @@ pub(crate) fn plan(
     }
 
     if total_gr < MIN_GR_DB {
-        let inside = format!(
-            "{peak_name} {}{} and LRA {}{}",
+        let within = if ctx.reference_mode {
+            format!(
+                "within {} dB of the reference",
+                fmt_num(REFERENCE_DYNAMICS_TOLERANCE_DB)
+            )
+        } else {
+            format!("inside {}", ctx.target_name)
+        };
+        let peak_part = format!(
+            "{peak_name} {}{}",
             peak_value.map_or("?".to_owned(), |v| format!("{} dB", fmt_num(v))),
             targets
                 .plr
                 .as_ref()
                 .map_or(String::new(), |t| format!(" (target {t})")),
+        );
+        let peak_part = if peak_excess_raw > 0.0 {
+            format!(
+                "{peak_part}: the limiter's {limiter:.1} dB of peak reduction brings it to target"
+            )
+        } else {
+            format!("{peak_part} {within}")
+        };
+        let lra_part = format!(
+            "LRA {}{} {within}",
             loudness
                 .loudness_range_lu
                 .map_or("?".to_owned(), |d| format!("{} LU", fmt_num(d.0))),
@@ -215,7 +233,7 @@ pub(crate) fn plan(
                 .map_or(String::new(), |t| format!(" (target {t})")),
         );
         let reason = if why.is_empty() {
-            format!("no compression: {inside} within {}", ctx.target_name)
+            format!("no compression: {peak_part}; {lra_part}")
         } else {
             format!(
                 "no compression: only {total_gr:.1} dB would be called for ({}), under {}",
@@ -233,14 +251,20 @@ pub(crate) fn plan(
         } else {
             0.0
         };
-        let mut multiband_gr = total_gr * multiband_share;
-        if multiband_gr < MIN_GR_DB {
-            multiband_gr = 0.0;
-        }
-        let mut glue_gr = total_gr - multiband_gr;
-        if glue_gr < MIN_GR_DB && multiband_gr > 0.0 {
-            multiband_gr = total_gr;
-            glue_gr = 0.0;
+        // Each stage keeps its fixed share and is dropped when that share
+        // is too small to be worth running; handing a dropped share to the
+        // other stage would make a stage lighter as the intensity rises.
+        let worth = |gr: f64| if gr >= MIN_GR_DB { gr } else { 0.0 };
+        let multiband_gr = worth(total_gr * multiband_share);
+        let glue_gr = worth(total_gr * (1.0 - multiband_share));
+        if multiband_gr == 0.0 && glue_gr == 0.0 {
+            decisions.push(decision(
+                PlanStage::Glue,
+                format!(
+                    "no compression: {total_gr:.1} dB split between glue and multiband leaves each under {}",
+                    fmt_num(MIN_GR_DB)
+                ),
+            ));
         }
         let why = why.join("; ");
         let slow = lra_excess > peak_excess;
@@ -269,13 +293,14 @@ pub(crate) fn plan(
             decisions.push(decision(
                 PlanStage::Multiband,
                 format!(
-                    "multiband (splits {}) for ~{multiband_gr:.1} dB per band on the loud passages: the genre style favours it ({}); {why}",
+                    "multiband (splits {}) for ~{multiband_gr:.1} dB per band on the loud passages ({}multiband style {}): {why}",
                     out.multiband
                         .crossovers_hz
                         .iter()
                         .map(|&f| fmt_hz(f))
                         .collect::<Vec<_>>()
                         .join(", "),
+                    if loud { "loud intent; " } else { "" },
                     fmt_num(style_multiband)
                 ),
             ));

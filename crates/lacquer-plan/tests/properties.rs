@@ -1,0 +1,444 @@
+//! Properties every plan must have, over a spread of inputs: intensity 0
+//! means loudness only, more intensity never means smaller moves, the same
+//! input gives the same plan, a mix on target gets a neutral plan, and bad
+//! knobs are refused with a message that names them.
+
+mod common;
+
+use common::*;
+use lacquer_core::chain::CompressorCurve;
+use lacquer_core::{GenreChoice, Intent, Plan};
+use lacquer_plan::{PlanError, choose_profile_blend};
+
+fn all_scenarios() -> Vec<(&'static str, Scenario)> {
+    let mut loud = Scenario::vs_rock(&dynamic_mix());
+    loud.options.intent = Intent::Loud;
+    let mut reference = bright_mix();
+    reference.lufs = -9.0;
+    reference.true_peak_dbtp = -0.4;
+    reference.lra_lu = 4.0;
+    let mut problem = Mix::on_curve().shaped(|f| if f <= 25.0 { 14.0 } else { 0.0 });
+    problem.correlation_below_150hz = 0.4;
+    problem.side_below_mid_db = 14.0;
+    vec![
+        ("bright", Scenario::vs_rock(&bright_mix())),
+        ("dull", Scenario::vs_rock(&dull_mix())),
+        ("dynamic", Scenario::vs_rock(&dynamic_mix())),
+        ("loud", loud),
+        ("problem", Scenario::vs_rock(&problem)),
+        (
+            "reference",
+            Scenario::vs_reference(&dynamic_mix(), &reference),
+        ),
+    ]
+}
+
+fn at_intensity(scenario: &Scenario, intensity: f64) -> Plan {
+    let mut s = scenario.clone();
+    s.options.intensity_percent = intensity;
+    s.plan().expect("valid scenario plans")
+}
+
+fn max_abs_eq_gain_db(plan: &Plan) -> f64 {
+    plan.settings
+        .eq
+        .match_eq
+        .curve
+        .iter()
+        .map(|p| p.gain_db.abs())
+        .fold(0.0, f64::max)
+}
+
+/// Reduction (dB) a compressor curve makes at `level_db` (the DSP's
+/// soft-knee static curve).
+fn reduction_at(curve: &CompressorCurve, level_db: f64) -> f64 {
+    let slope = 1.0 - 1.0 / curve.ratio;
+    let over = level_db - curve.threshold_db;
+    let knee = curve.knee_db;
+    if 2.0 * over <= -knee {
+        0.0
+    } else if 2.0 * over.abs() < knee {
+        slope * (over + knee / 2.0).powi(2) / (2.0 * knee)
+    } else {
+        slope * over
+    }
+}
+
+#[test]
+fn intensity_zero_plans_loudness_only() {
+    for (name, scenario) in all_scenarios() {
+        let plan = at_intensity(&scenario, 0.0);
+        let s = &plan.settings;
+        assert!(!s.eq.enabled, "{name}: eq");
+        assert!(!s.dynamic_eq.enabled, "{name}: dynamic eq");
+        assert!(!s.multiband.enabled, "{name}: multiband");
+        assert!(!s.glue.enabled, "{name}: glue");
+        assert!(!s.saturation.enabled, "{name}: saturation");
+        assert!(!s.stereo.enabled, "{name}: stereo");
+        assert!(s.limiter.enabled, "{name}: the limiter always runs");
+        let to_target =
+            plan.target.integrated_lufs.0 - scenario.mix.loudness.integrated_lufs.unwrap().0;
+        assert_eq!(
+            s.gain_db, to_target,
+            "{name}: gain is exactly the loudness gap"
+        );
+    }
+}
+
+#[test]
+fn more_intensity_never_means_smaller_moves() {
+    // A fixed loud level at the glue's detector to compare curves at.
+    const PROBE_LEVEL_DB: f64 = -10.0;
+    const TOL_DB: f64 = 1e-9;
+    for (name, scenario) in all_scenarios() {
+        let mut previous: Option<Plan> = None;
+        for step in 0..=20 {
+            let intensity = f64::from(step) * 5.0;
+            let plan = at_intensity(&scenario, intensity);
+            if let Some(prev) = &previous {
+                let (p, s) = (&prev.settings, &plan.settings);
+                // Per band, the match curve only grows.
+                let prev_curve = &p.eq.match_eq.curve;
+                if !prev_curve.is_empty() {
+                    assert_eq!(prev_curve.len(), s.eq.match_eq.curve.len(), "{name}");
+                    for (a, b) in prev_curve.iter().zip(&s.eq.match_eq.curve) {
+                        assert!(
+                            b.gain_db.abs() + TOL_DB >= a.gain_db.abs(),
+                            "{name} {intensity}: {a:?} → {b:?}"
+                        );
+                        assert!(
+                            a.gain_db * b.gain_db >= 0.0,
+                            "{name}: a band changed direction"
+                        );
+                    }
+                }
+                assert!(
+                    max_abs_eq_gain_db(&plan) + TOL_DB >= max_abs_eq_gain_db(prev),
+                    "{name}"
+                );
+                for (a, b) in p.dynamic_eq.bands.iter().zip(&s.dynamic_eq.bands) {
+                    assert!(
+                        b.max_cut_db + TOL_DB >= a.max_cut_db,
+                        "{name} {intensity}: dynamic eq"
+                    );
+                }
+                assert!(
+                    s.dynamic_eq.bands.len() >= p.dynamic_eq.bands.len(),
+                    "{name}"
+                );
+                assert!(
+                    !p.glue.enabled || s.glue.enabled,
+                    "{name} {intensity}: glue switched off"
+                );
+                if p.glue.enabled {
+                    assert!(
+                        reduction_at(&s.glue.curve, PROBE_LEVEL_DB) + TOL_DB
+                            >= reduction_at(&p.glue.curve, PROBE_LEVEL_DB),
+                        "{name} {intensity}: glue got lighter"
+                    );
+                }
+                assert!(!p.saturation.enabled || s.saturation.enabled, "{name}");
+                assert!(
+                    s.saturation.drive_db + TOL_DB >= p.saturation.drive_db,
+                    "{name}"
+                );
+                assert!(
+                    (s.stereo.width_percent - 100.0).abs() + TOL_DB
+                        >= (p.stereo.width_percent - 100.0).abs(),
+                    "{name}: width"
+                );
+            }
+            previous = Some(plan);
+        }
+    }
+}
+
+#[test]
+fn the_same_input_gives_the_same_plan_bit_for_bit() {
+    for (name, scenario) in all_scenarios() {
+        let a = scenario.plan().unwrap();
+        let b = scenario.clone().plan().unwrap();
+        assert_eq!(a, b, "{name}");
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_master_on_target_gets_a_neutral_plan() {
+    let plan = Scenario::vs_rock(&on_target_master()).plan().unwrap();
+    let s = &plan.settings;
+    assert!(!s.eq.enabled && s.eq.match_eq.curve.is_empty());
+    assert!(!s.dynamic_eq.enabled && !s.multiband.enabled && !s.glue.enabled);
+    assert!(!s.saturation.enabled && !s.stereo.enabled);
+    assert_eq!(s.gain_db, 0.0);
+    assert!(
+        plan.decisions
+            .iter()
+            .any(|d| d.reason.starts_with("tone left alone"))
+    );
+    assert!(
+        plan.decisions
+            .iter()
+            .any(|d| d.reason.starts_with("no compression"))
+    );
+}
+
+#[test]
+fn a_mix_inside_every_range_is_not_compressed_whatever_the_intensity() {
+    let mix = Mix::on_curve(); // PLR 12, LRA 6, crest 12: inside rock
+    for intensity in [0.0, 50.0, 100.0] {
+        let mut s = Scenario::vs_rock(&mix);
+        s.options.intensity_percent = intensity;
+        let plan = s.plan().unwrap();
+        assert!(!plan.settings.glue.enabled && !plan.settings.multiband.enabled);
+    }
+}
+
+#[test]
+fn every_non_neutral_stage_has_a_reason() {
+    use lacquer_core::PlanStage;
+    for (name, scenario) in all_scenarios() {
+        let plan = scenario.plan().unwrap();
+        let s = &plan.settings;
+        let has = |stage: PlanStage| plan.decisions.iter().any(|d| d.stage == stage);
+        let checks = [
+            (s.eq.enabled, PlanStage::Eq),
+            (s.dynamic_eq.enabled, PlanStage::DynamicEq),
+            (s.multiband.enabled, PlanStage::Multiband),
+            (s.glue.enabled, PlanStage::Glue),
+            (s.saturation.enabled, PlanStage::Saturation),
+            (s.stereo.enabled, PlanStage::Stereo),
+            (s.limiter.enabled, PlanStage::Limiter),
+            (true, PlanStage::Target),
+            (true, PlanStage::Gain),
+        ];
+        for (enabled, stage) in checks {
+            assert!(!enabled || has(stage), "{name}: {stage:?} has no reason");
+        }
+        assert!(
+            plan.decisions.iter().all(|d| !d.reason.contains('\n')),
+            "{name}: one line each"
+        );
+    }
+}
+
+#[test]
+fn reference_mode_targets_the_reference_and_never_exceeds_the_platform() {
+    let mut reference = bright_mix();
+    reference.lufs = -9.0;
+    reference.true_peak_dbtp = -0.4;
+    let plan = Scenario::vs_reference(&dull_mix(), &reference)
+        .plan()
+        .unwrap();
+    assert_eq!(plan.target.integrated_lufs.0, -9.0);
+    assert_eq!(
+        plan.target.ceiling_dbtp.0, -1.0,
+        "platform ceiling wins over a hotter reference"
+    );
+    assert!(plan.profile_blend.is_empty());
+
+    reference.true_peak_dbtp = -2.5;
+    let plan = Scenario::vs_reference(&dull_mix(), &reference)
+        .plan()
+        .unwrap();
+    assert_eq!(
+        plan.target.ceiling_dbtp.0, -2.5,
+        "a quieter reference peak is kept"
+    );
+}
+
+#[test]
+fn loud_intent_level_comes_from_the_profile_clamped_to_the_dense_window() {
+    let mut s = Scenario::vs_rock(&dynamic_mix());
+    s.options.intent = Intent::Loud;
+    let typical = s.profile.as_ref().unwrap().dynamics.integrated_lufs.typical;
+    assert_eq!(s.plan().unwrap().target.integrated_lufs.0, typical);
+    s.profile.as_mut().unwrap().dynamics.integrated_lufs.typical = -13.0;
+    assert_eq!(s.plan().unwrap().target.integrated_lufs.0, -10.0);
+    s.profile.as_mut().unwrap().dynamics.integrated_lufs.typical = -5.5;
+    assert_eq!(s.plan().unwrap().target.integrated_lufs.0, -7.0);
+    s.options.target_lufs = Some(-11.0);
+    assert_eq!(
+        s.plan().unwrap().target.integrated_lufs.0,
+        -11.0,
+        "--target-lufs wins"
+    );
+}
+
+fn error_for(edit: impl Fn(&mut Scenario)) -> PlanError {
+    let mut s = Scenario::vs_rock(&bright_mix());
+    edit(&mut s);
+    s.plan().expect_err("must be refused")
+}
+
+#[test]
+fn invalid_knobs_are_refused_with_the_value_named() {
+    for bad in [-1.0, 100.5, f64::NAN] {
+        let e = error_for(|s| s.options.intensity_percent = bad);
+        assert!(matches!(e, PlanError::IntensityOutOfRange { .. }), "{e}");
+        assert!(e.to_string().contains("0–100"), "{e}");
+    }
+    for bad in [-5.0, 201.0, f64::INFINITY] {
+        let e = error_for(|s| s.options.width_percent = Some(bad));
+        assert!(matches!(e, PlanError::WidthOutOfRange { .. }), "{e}");
+    }
+    for bad in [-41.0, -4.9] {
+        let e = error_for(|s| s.options.target_lufs = Some(bad));
+        assert!(matches!(e, PlanError::TargetLufsOutOfRange { .. }), "{e}");
+        assert!(e.to_string().contains(&bad.to_string()), "{e}");
+    }
+    for bad in [0.5, -10.5] {
+        let e = error_for(|s| s.options.true_peak_dbtp = Some(bad));
+        assert!(matches!(e, PlanError::CeilingOutOfRange { .. }), "{e}");
+    }
+    let e = error_for(|s| s.platform.ceiling_dbtp = 1.0);
+    assert!(
+        matches!(e, PlanError::InvalidPlatform { .. }) && e.to_string().contains("spotify"),
+        "{e}"
+    );
+    // Edges are accepted.
+    let mut s = Scenario::vs_rock(&bright_mix());
+    s.options.intensity_percent = 100.0;
+    s.options.width_percent = Some(200.0);
+    s.options.target_lufs = Some(-5.0);
+    s.options.true_peak_dbtp = Some(0.0);
+    assert!(s.plan().is_ok());
+}
+
+#[test]
+fn contract_violations_are_refused() {
+    let e = error_for(|s| s.mix.loudness.integrated_lufs = None);
+    assert_eq!(e, PlanError::SilentMix);
+    let e = error_for(|s| s.options.intent = Intent::Reference);
+    assert_eq!(e, PlanError::MissingReference);
+    let e = error_for(|s| {
+        if let Some(t) = s.deltas.tonal.as_mut() {
+            t.mid_db.pop();
+        }
+    });
+    assert!(matches!(e, PlanError::InvalidDeltas { .. }), "{e}");
+    let e = error_for(|s| {
+        if let Some(t) = s.deltas.tonal.as_mut() {
+            t.mid_db[5].0 = f64::NAN;
+        }
+    });
+    assert!(matches!(e, PlanError::InvalidDeltas { .. }), "{e}");
+    let e = error_for(|s| s.blend = vec![("rock".into(), 0.7)]);
+    assert!(matches!(e, PlanError::InvalidBlend { .. }), "{e}");
+}
+
+#[test]
+fn plans_without_a_profile_only_set_loudness() {
+    let mut s = Scenario::vs_rock(&bright_mix());
+    s.profile = None;
+    s.blend.clear();
+    s.deltas.tonal = None;
+    let plan = s.plan().unwrap();
+    assert!(!plan.settings.eq.enabled && !plan.settings.glue.enabled);
+    assert!(plan.settings.limiter.enabled);
+}
+
+#[test]
+fn mono_and_phase_problems_block_widening() {
+    let mut s = Scenario::vs_rock(&bright_mix());
+    s.options.width_percent = Some(140.0);
+    s.mix.stereo.phase_issue = true;
+    let plan = s.plan().unwrap();
+    assert_eq!(plan.settings.stereo.width_percent, 100.0);
+    s.mix.stereo.phase_issue = false;
+    s.mix.source_channels = 1;
+    assert!(!s.plan().unwrap().settings.stereo.enabled);
+    // Narrowing applies to the whole band (a side shelf cannot reach 0 %).
+    let mut s = Scenario::vs_rock(&bright_mix());
+    s.options.width_percent = Some(0.0);
+    let st = s.plan().unwrap().settings.stereo;
+    assert_eq!(
+        (st.width_percent, st.width_from_hz, st.correlation_guard),
+        (0.0, 0.0, false)
+    );
+}
+
+// ---- choose_profile_blend ----
+
+const KNOWN: [&str; 3] = ["rock", "pop", "jazz"];
+
+#[test]
+fn a_named_genre_is_used_alone_and_unknown_names_list_the_known_ones() {
+    let b = choose_profile_blend(None, &GenreChoice::Named("Rock".into()), &KNOWN).unwrap();
+    assert_eq!(b, vec![("rock".to_owned(), 1.0)]);
+    let e = choose_profile_blend(None, &GenreChoice::Named("polka".into()), &KNOWN).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unknown genre profile 'polka'; known profiles: jazz, pop, rock"
+    );
+}
+
+#[test]
+fn a_confident_classifier_picks_its_top_label() {
+    let s = scores(&[("pop", 0.61), ("rock", 0.3), ("jazz", 0.09)]);
+    let b = choose_profile_blend(Some(&s), &GenreChoice::Auto, &KNOWN).unwrap();
+    assert_eq!(b, vec![("pop".to_owned(), 1.0)]);
+}
+
+#[test]
+fn an_unsure_classifier_blends_by_probability() {
+    let s = scores(&[("pop", 0.5), ("rock", 0.3), ("jazz", 0.2)]);
+    let b = choose_profile_blend(Some(&s), &GenreChoice::Auto, &KNOWN).unwrap();
+    // 0.5 + 0.3 = 0.8 covers 80 % of the mass: pop and rock, renormalised.
+    assert_eq!(b.len(), 2);
+    assert_eq!((b[0].0.as_str(), b[1].0.as_str()), ("pop", "rock"));
+    assert!((b[0].1 - 0.625).abs() < 1e-12 && (b[1].1 - 0.375).abs() < 1e-12);
+    let sum: f64 = b.iter().map(|(_, w)| w).sum();
+    assert!((sum - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn labels_without_profiles_are_skipped() {
+    // The top label has no profile; the best profiled one is confident on
+    // its own raw probability only if ≥ 0.6, so this blends rock and pop.
+    let s = scores(&[
+        ("spoken", 0.5),
+        ("rock", 0.3),
+        ("pop", 0.15),
+        ("jazz", 0.05),
+    ]);
+    let b = choose_profile_blend(Some(&s), &GenreChoice::Auto, &KNOWN).unwrap();
+    assert_eq!(
+        b.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["rock", "pop"]
+    );
+    let only_unknown = scores(&[("spoken", 0.9), ("noise", 0.1)]);
+    let e = choose_profile_blend(Some(&only_unknown), &GenreChoice::Auto, &KNOWN).unwrap_err();
+    assert!(matches!(e, PlanError::NoProfileForLabels { .. }), "{e}");
+    let e = choose_profile_blend(None, &GenreChoice::Auto, &KNOWN).unwrap_err();
+    assert!(matches!(e, PlanError::NoGenreScores { .. }), "{e}");
+}
+
+#[test]
+fn blends_are_capped_and_deterministic() {
+    let s = scores(&[
+        ("rock", 0.25),
+        ("pop", 0.25),
+        ("jazz", 0.25),
+        ("metal", 0.25),
+    ]);
+    let known = ["metal", "jazz", "pop", "rock"];
+    let a = choose_profile_blend(Some(&s), &GenreChoice::Auto, &known).unwrap();
+    assert_eq!(a.len(), lacquer_plan::MAX_BLENDED_PROFILES);
+    // Ties break by label, so the order of `known` does not matter.
+    let b = choose_profile_blend(
+        Some(&s),
+        &GenreChoice::Auto,
+        &["rock", "pop", "jazz", "metal"],
+    )
+    .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(
+        a.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["jazz", "metal", "pop"]
+    );
+}
