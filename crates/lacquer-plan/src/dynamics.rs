@@ -484,6 +484,7 @@ fn saturation(
         curve: SaturationCurve::Tanh,
         drive_db,
         mix_percent: 100.0,
+        ..SaturationSettings::default()
     }
 }
 

@@ -120,7 +120,7 @@ fn problem_mix_rumble_wide_lows_and_narrow_image() {
     let mut mix = Mix::on_curve().shaped(|f| {
         if f <= 25.0 {
             14.0
-        } else if f <= 400.0 && f >= 200.0 {
+        } else if (200.0..=400.0).contains(&f) {
             3.5
         } else {
             0.0
