@@ -73,6 +73,7 @@ fn saturation() -> SaturationSettings {
         curve: SaturationCurve::Tanh,
         drive_db: 6.0,
         mix_percent: 50.0,
+        ..SaturationSettings::default()
     }
 }
 

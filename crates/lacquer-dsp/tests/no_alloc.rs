@@ -105,3 +105,41 @@ fn processing_the_busy_chain_does_not_allocate() {
     assert!(limited_db > 0.0, "the limiter worked");
     assert_eq!(allocations, 0, "allocations inside process/reset");
 }
+
+#[test]
+fn per_band_saturation_does_not_allocate() {
+    use lacquer_core::chain::{SaturationBand, SaturationSettings};
+    use lacquer_dsp::saturation::Saturator;
+    const MAX_BLOCK: usize = 4096;
+    let rate = 44_100;
+    let input = demo_mix(rate, 1.0, 0.0, 32);
+    let mut left = input.channel(0).to_vec();
+    let mut right = input.channel(1).to_vec();
+    let mut sat = Saturator::new(&SaturationSettings {
+        enabled: true,
+        mix_percent: 60.0,
+        bands: [9.0, 3.0, 0.0, 6.0]
+            .map(|drive_db| SaturationBand { drive_db })
+            .to_vec(),
+        crossovers_hz: vec![150.0, 1_500.0, 6_000.0],
+        ..SaturationSettings::default()
+    });
+    sat.prepare(rate, MAX_BLOCK).unwrap();
+    let mut rng = Rng::new(78);
+    let sizes: Vec<usize> = (0..64).map(|_| rng.range(1, MAX_BLOCK)).collect();
+    let allocations = count_allocations(|| {
+        let mut start = 0;
+        for &size in sizes.iter().cycle() {
+            if start >= left.len() {
+                break;
+            }
+            let end = (start + size).min(left.len());
+            sat.process(&mut left[start..end], &mut right[start..end]);
+            start = end;
+        }
+        sat.reset();
+        sat.process(&mut left[..MAX_BLOCK], &mut right[..MAX_BLOCK]);
+    });
+    assert!(sat.clipped_fraction() > 0.0, "the curves worked");
+    assert_eq!(allocations, 0, "allocations inside process/reset");
+}

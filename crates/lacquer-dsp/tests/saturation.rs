@@ -20,6 +20,7 @@ fn settings(curve: SaturationCurve, drive_db: f64, mix_percent: f64) -> Saturati
         curve,
         drive_db,
         mix_percent,
+        ..SaturationSettings::default()
     }
 }
 
