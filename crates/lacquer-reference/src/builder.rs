@@ -106,13 +106,15 @@ fn summarise_clip(analysis: &Analysis) -> Summary {
     }
 }
 
-/// Where the image opens up: scanning up from the lowest band, the lower
-/// edge of the first band at which SIDE's cumulative share of the energy
-/// below exceeds [`MONO_WIDTH_MAX`] (energy-weighted, so a nearly empty
-/// 20 Hz band cannot decide it). [`MONO_SEARCH_MAX_HZ`] when the image is
-/// still near mono there.
+/// Where the low end stops being mono: the highest band edge (up to
+/// [`MONO_SEARCH_MAX_HZ`]) below which SIDE holds at most
+/// [`MONO_WIDTH_MAX`] of the energy, counting all bands below together
+/// (energy-weighted, so a nearly empty 20 Hz band cannot decide it). The
+/// lowest band's lower edge when even that band is wide: no mono region.
 fn mono_cutoff_hz(curve: &NormalisedCurve) -> f64 {
     let (mut mid, mut side) = (0.0, 0.0);
+    let mut cutoff = None;
+    let mut lowest = None;
     for ((&c, m), s) in curve
         .centres_hz
         .iter()
@@ -123,13 +125,14 @@ fn mono_cutoff_hz(curve: &NormalisedCurve) -> f64 {
             break;
         }
         let Some(m) = m else { continue };
+        lowest.get_or_insert(lower_edge_hz(c));
         mid += 10f64.powf(m / 10.0);
         side += s.map_or(0.0, |s| 10f64.powf(s / 10.0));
-        if side / (mid + side) > MONO_WIDTH_MAX {
-            return lower_edge_hz(c);
+        if side / (mid + side) <= MONO_WIDTH_MAX {
+            cutoff = Some(upper_edge_hz(c));
         }
     }
-    MONO_SEARCH_MAX_HZ
+    cutoff.or(lowest).unwrap_or(MONO_SEARCH_MAX_HZ)
 }
 
 /// Median over the items of each field.
@@ -162,9 +165,11 @@ fn ramp(value: f64, zero_at: f64, one_at: f64) -> f64 {
 /// The style numbers, from the genre's typical measurements:
 /// - glue = ramp(PLR: 0 at [`GLUE_OPEN_PLR_DB`], 1 at [`GLUE_DENSE_PLR_DB`]):
 ///   bus compression and limiting are what bring peaks toward the loudness;
-/// - multiband = ramp(low-end modulation: 0 at [`MULTIBAND_FREE_LOW_END_DB`],
-///   1 at [`MULTIBAND_TIGHT_LOW_END_DB`]): band-wise compression is what
-///   holds the bass level steady under a moving arrangement;
+/// - multiband = glue × ramp(low-end modulation: 0 at
+///   [`MULTIBAND_FREE_LOW_END_DB`], 1 at [`MULTIBAND_TIGHT_LOW_END_DB`]):
+///   band-wise compression is what holds the bass level steady, but a
+///   steady low end in an open master is the arrangement (a drone), not
+///   processing, so it only counts as far as the master is dense;
 /// - saturation = ramp(crest factor: 0 at [`SATURATION_OPEN_CREST_DB`], 1 at
 ///   [`SATURATION_DENSE_CREST_DB`]): sample-peak crest is what clipping and
 ///   saturation shave (PLR, on true peaks, sees limiting as well).
@@ -175,30 +180,27 @@ pub fn derive_style(
     low_end_modulation_db: Option<f64>,
     crest_db: Option<f64>,
 ) -> ProfileStyle {
+    let glue = plr_db.map_or(0.0, |v| ramp(v, GLUE_OPEN_PLR_DB, GLUE_DENSE_PLR_DB));
+    let steady_low_end = low_end_modulation_db.map_or(0.0, |v| {
+        ramp(v, MULTIBAND_FREE_LOW_END_DB, MULTIBAND_TIGHT_LOW_END_DB)
+    });
+    let saturation = crest_db.map_or(0.0, |v| {
+        ramp(v, SATURATION_OPEN_CREST_DB, SATURATION_DENSE_CREST_DB)
+    });
     ProfileStyle {
-        glue: round_to(
-            plr_db.map_or(0.0, |v| ramp(v, GLUE_OPEN_PLR_DB, GLUE_DENSE_PLR_DB)),
-            1e-3,
-        ),
-        multiband: round_to(
-            low_end_modulation_db.map_or(0.0, |v| {
-                ramp(v, MULTIBAND_FREE_LOW_END_DB, MULTIBAND_TIGHT_LOW_END_DB)
-            }),
-            1e-3,
-        ),
-        saturation: round_to(
-            crest_db.map_or(0.0, |v| {
-                ramp(v, SATURATION_OPEN_CREST_DB, SATURATION_DENSE_CREST_DB)
-            }),
-            1e-3,
-        ),
+        glue: round_to(glue, 1e-3),
+        multiband: round_to(glue * steady_low_end, 1e-3),
+        saturation: round_to(saturation, 1e-3),
     }
 }
 
 /// Rounds to a multiple of `step` (stored numbers carry no false precision,
 /// and the TOML stays readable).
 pub(crate) fn round_to(value: f64, step: f64) -> f64 {
-    let r = (value / step).round() * step;
+    // Dividing by the integer scale lands on the double nearest the decimal
+    // (0.818, not 0.8180000000000001).
+    let scale = (1.0 / step).round();
+    let r = (value * scale).round() / scale;
     // Keep -0.0 out of the files.
     if r == 0.0 { 0.0 } else { r }
 }

@@ -153,9 +153,12 @@ pub fn read_manifest(path: &Path) -> Result<Vec<ManifestClip>, ReferenceError> {
     Ok(clips)
 }
 
-/// RFC 4180 records with the line each starts on; quoted fields may hold
-/// commas, doubled quotes and newlines.
-fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+/// A CSV record and the line it starts on.
+type Record = (usize, Vec<String>);
+
+/// RFC 4180 records; quoted fields may hold commas, doubled quotes and
+/// newlines. The error is (line, what is wrong).
+fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let mut records = Vec::new();
     let mut fields = Vec::new();
     let mut field = String::new();

@@ -289,7 +289,7 @@ pub fn profile_to_toml(profile: &Profile) -> Result<String, ReferenceError> {
     let p = &profile.provenance;
     let mut out = String::new();
     let mut line = |text: &str| {
-        let _ = writeln!(out, "# {text}");
+        let _ = writeln!(out, "{}", format!("# {text}").trim_end());
     };
     line(&format!(
         "Lacquer genre profile `{}` — measured, not written by hand.",
@@ -307,9 +307,9 @@ pub fn profile_to_toml(profile: &Profile) -> Result<String, ReferenceError> {
     line("  tracks; mid_spread_db is half the interquartile range; a band is kept when at");
     line("  least half the tracks can represent it; side -100 dB means no side energy;");
     line("- ranges: low/typical/high = 10th/50th/90th percentile over tracks;");
-    line("- width = SIDE/(MID+SIDE) energy; mono_below_hz = median over tracks of the lower");
+    line("- width = SIDE/(MID+SIDE) energy; mono_below_hz = median over tracks of the highest");
     line(&format!(
-        "  edge of the first band where SIDE's cumulative share below exceeds {}",
+        "  band edge below which SIDE holds at most {} of the energy (all bands below together)",
         crate::builder::MONO_WIDTH_MAX
     ));
     line(&format!(
@@ -318,7 +318,7 @@ pub fn profile_to_toml(profile: &Profile) -> Result<String, ReferenceError> {
     ));
     line("  correlation below 150 Hz;");
     line(&format!(
-        "- style, linear ramps clamped to 0..1 on the genre's median measurements:\n#   glue = PLR {} dB -> 0, {} dB -> 1; multiband = low-end modulation {} dB -> 0,\n#   {} dB -> 1; saturation = crest factor {} dB -> 0, {} dB -> 1.",
+        "- style, linear ramps clamped to 0..1 on the genre's median measurements:\n#   glue = PLR {} dB -> 0, {} dB -> 1; multiband = glue x (low-end modulation\n#   {} dB -> 0, {} dB -> 1); saturation = crest factor {} dB -> 0, {} dB -> 1.",
         crate::builder::GLUE_OPEN_PLR_DB,
         crate::builder::GLUE_DENSE_PLR_DB,
         crate::builder::MULTIBAND_FREE_LOW_END_DB,
