@@ -14,6 +14,11 @@ use crate::{Ctx, decision, fmt_num};
 use lacquer_core::chain::LimiterSettings;
 use lacquer_core::{Decision, Intent, LoudnessTarget, PlanStage};
 
+/// Integrated loudness the limiter costs per dB of peak reduction it makes
+/// (most of the reduction sits on short peaks that carry little energy).
+/// Measured with the DSP limiter on the testkit demo mix: 3.7 dB of peak
+/// reduction cost 0.8 LU. Only a start for the engine's loop.
+pub const LIMITER_LOUDNESS_LOSS_PER_DB: f64 = 0.2;
 /// The DSP gain stage's accepted range, dB.
 pub const GAIN_RANGE_DB: (f64, f64) = (-60.0, 36.0);
 /// Onsets per second at or above which material counts as dense.
@@ -34,7 +39,9 @@ pub(crate) fn plan(
     decisions: &mut Vec<Decision>,
 ) -> OutputPlan {
     let to_target = target.integrated_lufs.0 - ctx.mix_lufs;
-    let raw_gain = to_target - tone.loudness_change_db + dynamics.loudness_loss_db;
+    let reduction = limiter_reduction_db(ctx, target);
+    let limiter_loss = reduction.unwrap_or(0.0) * LIMITER_LOUDNESS_LOSS_PER_DB;
+    let raw_gain = to_target - tone.loudness_change_db + dynamics.loudness_loss_db + limiter_loss;
     let (lo, hi) = GAIN_RANGE_DB;
     let gain_db = raw_gain.clamp(lo, hi);
     let mut parts = vec![format!("{to_target:+.1} LU to the target")];
@@ -53,6 +60,11 @@ pub(crate) fn plan(
         parts.push(format!(
             "{:+.1} dB the compression takes",
             dynamics.loudness_loss_db
+        ));
+    }
+    if limiter_loss >= 0.05 {
+        parts.push(format!(
+            "{limiter_loss:+.1} dB the limiter's peak reduction costs"
         ));
     }
     let mut line = format!(
@@ -90,7 +102,6 @@ pub(crate) fn plan(
         } else {
             (2.0, 60.0, 600.0, "moderate transients: standard timing")
         };
-    let reduction = limiter_reduction_db(ctx, target);
     let expected = match reduction {
         Some(r) if r >= 0.05 => format!(", about {r:.1} dB of peak reduction expected"),
         Some(_) => ", no peak reduction expected at the target".to_owned(),

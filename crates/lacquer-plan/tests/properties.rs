@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use lacquer_core::chain::CompressorCurve;
 use lacquer_core::{GenreChoice, Intent, Plan};
-use lacquer_plan::{PlanError, choose_profile_blend};
+use lacquer_plan::{LIMITER_LOUDNESS_LOSS_PER_DB, PlanError, choose_profile_blend};
 
 fn all_scenarios() -> Vec<(&'static str, Scenario)> {
     let mut loud = Scenario::vs_rock(&dynamic_mix());
@@ -76,11 +76,17 @@ fn intensity_zero_plans_loudness_only() {
         assert!(!s.saturation.enabled, "{name}: saturation");
         assert!(!s.stereo.enabled, "{name}: stereo");
         assert!(s.limiter.enabled, "{name}: the limiter always runs");
-        let to_target =
-            plan.target.integrated_lufs.0 - scenario.mix.loudness.integrated_lufs.unwrap().0;
-        assert_eq!(
-            s.gain_db, to_target,
-            "{name}: gain is exactly the loudness gap"
+        // The gain is the loudness gap plus the limiter's expected cost,
+        // nothing for EQ or compression.
+        let loudness = &scenario.mix.loudness;
+        let to_target = plan.target.integrated_lufs.0 - loudness.integrated_lufs.unwrap().0;
+        let room = plan.target.ceiling_dbtp.0 - plan.target.integrated_lufs.0;
+        let limiter_db = (loudness.plr_db.unwrap().0 - room).max(0.0);
+        let expected = to_target + LIMITER_LOUDNESS_LOSS_PER_DB * limiter_db;
+        assert!(
+            (s.gain_db - expected).abs() < 1e-9,
+            "{name}: gain {} vs {expected}",
+            s.gain_db
         );
     }
 }
@@ -138,6 +144,10 @@ fn more_intensity_never_means_smaller_moves() {
                     );
                 }
                 assert!(!p.saturation.enabled || s.saturation.enabled, "{name}");
+                assert!(
+                    !p.multiband.enabled || s.multiband.enabled,
+                    "{name}: multiband switched off"
+                );
                 assert!(
                     s.saturation.drive_db + TOL_DB >= p.saturation.drive_db,
                     "{name}"
