@@ -23,6 +23,10 @@ pub const LIMITER_LOUDNESS_LOSS_PER_DB: f64 = 0.2;
 pub const GAIN_RANGE_DB: (f64, f64) = (-60.0, 36.0);
 /// Onsets per second at or above which material counts as dense.
 pub const DENSE_TRANSIENTS_PER_SECOND: f64 = 3.0;
+/// A genre whose masters' typical crest is at most this is limited densely.
+pub const DENSE_GENRE_CREST_DB: f64 = 9.0;
+/// A genre whose masters' typical crest is at least this is kept open.
+pub const OPEN_GENRE_CREST_DB: f64 = 14.0;
 /// Onsets per second at or below which material counts as sparse.
 pub const SPARSE_TRANSIENTS_PER_SECOND: f64 = 1.0;
 
@@ -84,23 +88,34 @@ pub(crate) fn plan(
 
     let density = ctx.analysis.dynamics.transient_density_per_second;
     let loud = ctx.options.intent == Intent::Loud;
+    // The genre's masters' typical crest says how the genre is limited:
+    // dense genres (low crest) take fast, punchy timing; open ones smooth.
+    let genre_crest = ctx.profile.map(|p| p.dynamics.crest_db.typical);
+    let dense_genre = genre_crest.is_some_and(|c| c <= DENSE_GENRE_CREST_DB);
+    let open_genre = genre_crest.is_some_and(|c| c >= OPEN_GENRE_CREST_DB);
+    let mut why = vec![format!("{density:.1} onsets/s")];
+    if let Some(crest) = genre_crest {
+        why.push(format!(
+            "{}'s masters crest {} dB",
+            ctx.target_name,
+            fmt_num(crest)
+        ));
+    }
+    if loud {
+        why.push("loud intent".to_owned());
+    }
     let (lookahead_ms, release_ms, sustained_release_ms, character) =
-        if density >= DENSE_TRANSIENTS_PER_SECOND || loud {
+        if density >= DENSE_TRANSIENTS_PER_SECOND || loud || dense_genre {
             (
                 1.5,
                 40.0,
                 500.0,
-                "dense transients: short lookahead and release keep the punch",
+                "dense: short lookahead and release keep the punch",
             )
-        } else if density <= SPARSE_TRANSIENTS_PER_SECOND {
-            (
-                3.0,
-                100.0,
-                900.0,
-                "sparse transients: a longer, smoother release",
-            )
+        } else if density <= SPARSE_TRANSIENTS_PER_SECOND || open_genre {
+            (3.0, 100.0, 900.0, "open: a longer, smoother release")
         } else {
-            (2.0, 60.0, 600.0, "moderate transients: standard timing")
+            (2.0, 60.0, 600.0, "moderate: standard timing")
         };
     let expected = match reduction {
         Some(r) if r >= 0.05 => format!(", about {r:.1} dB of peak reduction expected"),
@@ -110,13 +125,12 @@ pub(crate) fn plan(
     decisions.push(decision(
         PlanStage::Limiter,
         format!(
-            "true-peak limiter at {:.1} dBTP, lookahead {} ms, release {} / {} ms ({:.1} onsets/s, {character}{}){expected}",
+            "true-peak limiter at {:.1} dBTP, lookahead {} ms, release {} / {} ms ({}; {character}){expected}",
             target.ceiling_dbtp.0,
             fmt_num(lookahead_ms),
             fmt_num(release_ms),
             fmt_num(sustained_release_ms),
-            density,
-            if loud && density < DENSE_TRANSIENTS_PER_SECOND { "; loud intent" } else { "" },
+            why.join(", "),
         ),
     ));
     OutputPlan {

@@ -452,3 +452,39 @@ fn blends_are_capped_and_deterministic() {
         ["jazz", "metal", "pop"]
     );
 }
+
+#[test]
+fn limiter_timing_follows_the_material_and_the_genre() {
+    let lookahead = |edit: &dyn Fn(&mut Scenario)| {
+        let mut s = Scenario::vs_rock(&bright_mix());
+        edit(&mut s);
+        let l = s.plan().unwrap().settings.limiter;
+        (l.lookahead_ms, l.release_ms)
+    };
+    // Rock (crest 11) with 2 onsets/s: standard timing.
+    assert_eq!(lookahead(&|_| {}), (2.0, 60.0));
+    // Busy material: short and punchy.
+    assert_eq!(
+        lookahead(&|s| s.mix.dynamics.transient_density_per_second = 5.0),
+        (1.5, 40.0)
+    );
+    // A genre mastered dense, even on sparse material.
+    assert_eq!(
+        lookahead(&|s| {
+            s.mix.dynamics.transient_density_per_second = 0.5;
+            s.profile.as_mut().unwrap().dynamics.crest_db.typical = 8.0;
+        }),
+        (1.5, 40.0)
+    );
+    // An open genre: smooth.
+    assert_eq!(
+        lookahead(&|s| s.profile.as_mut().unwrap().dynamics.crest_db.typical = 15.0),
+        (3.0, 100.0)
+    );
+    // The ceiling is the target's, always.
+    let mut s = Scenario::vs_rock(&bright_mix());
+    s.options.true_peak_dbtp = Some(-3.0);
+    let plan = s.plan().unwrap();
+    assert_eq!(plan.settings.limiter.ceiling_dbtp, -3.0);
+    assert!(plan.settings.limiter.enabled);
+}
