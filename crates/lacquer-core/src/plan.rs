@@ -34,8 +34,12 @@ pub enum GenreChoice {
 pub struct PlanOptions {
     pub intent: Intent,
     /// 0…100: how far toward the target the tonal and dynamic moves go.
+    /// 0 plans loudness only (gain and limiter). In reference mode the
+    /// default 70 already matches the reference fully; less matches
+    /// proportionally less.
     pub intensity_percent: f64,
-    /// Stereo width override, percent (100 = unchanged).
+    /// Stereo width override, percent (100 = unchanged, 0–200). Applied
+    /// as given (not scaled by intensity); widening acts above the lows.
     pub width_percent: Option<f64>,
     /// Integrated loudness override, LUFS.
     pub target_lufs: Option<f64>,
@@ -92,7 +96,8 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// The planner's whole answer.
+/// The planner's whole answer. `settings.gain_db` is a starting estimate;
+/// the engine's loudness loop refines it toward `target`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub settings: ChainSettings,
@@ -100,5 +105,7 @@ pub struct Plan {
     /// Profiles used and their weights (sum 1), highest first; empty in
     /// reference mode.
     pub profile_blend: Vec<(String, f64)>,
+    /// In signal order (genre, target, EQ … gain, limiter); within a stage,
+    /// in the order they were made. Includes "left alone because …" lines.
     pub decisions: Vec<Decision>,
 }
