@@ -273,6 +273,14 @@ pub(crate) fn plan(
         }
         let why = why.join("; ");
         let slow = lra_excess > peak_excess;
+        if tone.powers.is_none() && glue_gr + multiband_gr > 0.0 {
+            decisions.push(decision(
+                PlanStage::Glue,
+                format!(
+                    "no compression although {total_gr:.1} dB is called for ({why}): the mix has no tonal curve to set thresholds from"
+                ),
+            ));
+        }
         if glue_gr > 0.0
             && let Some(powers) = &tone.powers
         {

@@ -34,6 +34,8 @@ pub enum PlanError {
     MissingReference,
     #[error("the reference track is silent (nothing passes the -70 LUFS loudness gate)")]
     SilentReference,
+    #[error("the mix's analysis is malformed: {problem}")]
+    InvalidAnalysis { problem: String },
     #[error("the tonal deltas are malformed: {problem}")]
     InvalidDeltas { problem: String },
     #[error("the profile blend is malformed: {problem}")]

@@ -82,6 +82,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         .integrated_lufs
         .ok_or(PlanError::SilentMix)?
         .0;
+    if !mix_lufs.is_finite() {
+        return Err(PlanError::InvalidAnalysis {
+            problem: format!("integrated loudness {mix_lufs} LUFS is not a finite number"),
+        });
+    }
     let ctx = Ctx::new(input, mix_lufs)?;
     let mut decisions = Vec::new();
 

@@ -155,6 +155,9 @@ pub(crate) fn choose(
                 .integrated_lufs
                 .ok_or(PlanError::SilentReference)?
                 .0;
+            if !ref_lufs.is_finite() {
+                return Err(PlanError::SilentReference);
+            }
             let (lo, hi) = TARGET_LUFS_RANGE;
             let lufs = ref_lufs.clamp(lo, hi);
             let reason = if lufs == ref_lufs {

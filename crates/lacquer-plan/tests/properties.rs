@@ -488,3 +488,24 @@ fn limiter_timing_follows_the_material_and_the_genre() {
     assert_eq!(plan.settings.limiter.ceiling_dbtp, -3.0);
     assert!(plan.settings.limiter.enabled);
 }
+
+#[test]
+fn non_finite_measurements_are_refused_not_propagated() {
+    let e = error_for(|s| s.mix.loudness.integrated_lufs = Some(lacquer_core::Lufs(f64::NAN)));
+    assert!(matches!(e, PlanError::InvalidAnalysis { .. }), "{e}");
+}
+
+#[test]
+fn a_mix_without_a_tonal_curve_still_plans_loudness_and_says_why() {
+    let mut s = Scenario::vs_rock(&dynamic_mix());
+    s.mix.tonal = None;
+    s.deltas.tonal = None;
+    let plan = s.plan().unwrap();
+    assert!(!plan.settings.eq.enabled && !plan.settings.glue.enabled);
+    assert!(plan.settings.limiter.enabled);
+    assert!(
+        plan.decisions
+            .iter()
+            .any(|d| d.reason.contains("no tonal curve"))
+    );
+}
