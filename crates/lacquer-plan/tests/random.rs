@@ -95,7 +95,7 @@ fn all_numbers_finite(value: &serde_json::Value) -> bool {
 
 #[test]
 fn random_inputs_give_valid_finite_bounded_plans() -> Result<()> {
-    let mut rng = Rng::new(0x1ac0_0e5);
+    let mut rng = Rng::new(0x01ac_00e5);
     for case in 0..CASES {
         let scenario = random_scenario(&mut rng);
         let plan = scenario
