@@ -509,3 +509,55 @@ fn a_mix_without_a_tonal_curve_still_plans_loudness_and_says_why() {
             .any(|d| d.reason.contains("no tonal curve"))
     );
 }
+
+#[test]
+fn a_profile_band_the_genre_disagrees_on_is_trusted_less() {
+    let band_gain = |spread_db: f64| {
+        let mut s = Scenario::vs_rock(&bright_mix());
+        let profile = s.profile.as_mut().unwrap();
+        for (f, spread) in profile
+            .tonal
+            .third_octave_centres_hz
+            .iter()
+            .zip(&mut profile.tonal.mid_spread_db)
+        {
+            if (f.0 - 5000.0).abs() < 1.0 {
+                spread.0 = spread_db;
+            }
+        }
+        let plan = s.plan().unwrap();
+        let point = plan
+            .settings
+            .eq
+            .match_eq
+            .curve
+            .iter()
+            .find(|p| p.frequency_hz == 5000.0)
+            .copied();
+        point.map_or(0.0, |p| p.gain_db.abs())
+    };
+    let (tight, loose, wild) = (band_gain(1.0), band_gain(4.0), band_gain(8.0));
+    assert!(tight > loose && loose > wild, "{tight} {loose} {wild}");
+    // At most half the trust at twice the full-trust spread.
+    assert!((loose - tight / 2.0).abs() < 1e-9, "{tight} {loose}");
+}
+
+#[test]
+fn high_pass_and_dynamic_eq_need_evidence() {
+    for mix in [Mix::on_curve(), dull_mix(), on_target_master()] {
+        let plan = Scenario::vs_rock(&mix).plan().unwrap();
+        assert!(!plan.settings.eq.high_pass.enabled);
+        assert!(!plan.settings.dynamic_eq.enabled && plan.settings.dynamic_eq.bands.is_empty());
+    }
+    // 20–25 Hz far above the profile: rumble.
+    let rumble = Mix::on_curve().shaped(|f| if f <= 25.0 { 12.0 } else { 0.0 });
+    let plan = Scenario::vs_rock(&rumble).plan().unwrap();
+    assert!(plan.settings.eq.high_pass.enabled);
+    assert_eq!(plan.settings.eq.high_pass.frequency_hz, 25.0);
+    // Presence far above the profile: harshness control, and only that.
+    let plan = Scenario::vs_rock(&bright_mix()).plan().unwrap();
+    let bands = &plan.settings.dynamic_eq.bands;
+    assert_eq!(bands.len(), 1);
+    assert_eq!(bands[0].frequency_hz, 3500.0);
+    assert!(bands[0].max_cut_db > 0.0 && bands[0].ratio > 1.0);
+}
