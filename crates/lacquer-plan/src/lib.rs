@@ -34,7 +34,7 @@ pub use blend::{
     choose_profile_blend,
 };
 pub use error::PlanError;
-pub use output::{GAIN_RANGE_DB, LIMITER_LOUDNESS_LOSS_PER_DB};
+pub use output::{GAIN_RANGE_DB, limiter_loudness_cost_db};
 pub use target::{
     CEILING_RANGE_DBTP, LOUD_TARGET_RANGE_LUFS, TARGET_LUFS_RANGE, WIDTH_RANGE_PERCENT,
 };

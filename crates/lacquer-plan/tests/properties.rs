@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use lacquer_core::chain::CompressorCurve;
 use lacquer_core::{GenreChoice, Intent, Plan};
-use lacquer_plan::{LIMITER_LOUDNESS_LOSS_PER_DB, PlanError, choose_profile_blend};
+use lacquer_plan::{PlanError, choose_profile_blend, limiter_loudness_cost_db};
 
 fn all_scenarios() -> Vec<(&'static str, Scenario)> {
     let mut loud = Scenario::vs_rock(&dynamic_mix());
@@ -82,7 +82,7 @@ fn intensity_zero_plans_loudness_only() {
         let to_target = plan.target.integrated_lufs.0 - loudness.integrated_lufs.unwrap().0;
         let room = plan.target.ceiling_dbtp.0 - plan.target.integrated_lufs.0;
         let limiter_db = (loudness.plr_db.unwrap().0 - room).max(0.0);
-        let expected = to_target + LIMITER_LOUDNESS_LOSS_PER_DB * limiter_db;
+        let expected = to_target + limiter_loudness_cost_db(limiter_db);
         assert!(
             (s.gain_db - expected).abs() < 1e-9,
             "{name}: gain {} vs {expected}",
