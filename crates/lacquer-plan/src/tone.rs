@@ -485,8 +485,9 @@ fn dynamic_eq(
         decisions.push(decision(
             PlanStage::DynamicEq,
             format!(
-                "{problem} control at {}: up to {cut:.1} dB when the band passes {threshold:.1} dBFS (its usual loud-passage peak); {band} {excess:.1} dB above {} (evidence ≥ {}){static_note}",
+                "{problem} control at {}: up to {cut:.1} dB when the band passes {threshold:.1} dBFS ({} dB over its usual loud-passage peak); {band} {excess:.1} dB above {} (evidence ≥ {}){static_note}",
                 fmt_hz(shape.frequency_hz),
+                fmt_num(DYNAMIC_EQ_THRESHOLD_OVER_LOUD_DB),
                 ctx.target_name,
                 fmt_num(needed)
             ),

@@ -14,7 +14,7 @@ use lacquer_dsp::chain::Chain;
 use lacquer_testkit::music::demo_mix;
 
 const RATE_HZ: u32 = 44_100;
-const SECONDS: f64 = 6.0;
+const SECONDS: f64 = 4.0;
 const LOUDNESS_TOL_LU: f64 = 0.1;
 const LOOP_MAX_ITERATIONS: usize = 8;
 /// Smallest loudness-per-gain slope the loop assumes (deep limiting).
