@@ -6,7 +6,7 @@
 //! filters) to one pass however many readings we take, and the 10 ms grid is
 //! fine enough for the transient detector to reuse.
 
-use crate::biquad::{Biquad, BiquadState};
+use crate::biquad::{Biquad, StereoDf1State};
 use crate::{AnalysisError, StereoView};
 use lacquer_core::AudioBuffer;
 use lacquer_core::units::{Db, Lufs};
@@ -211,10 +211,10 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[low] + (sorted[high] - sorted[low]) * frac)
 }
 
-/// K-weights both channels together (two independent filter chains in one
-/// loop keep the FPU busy while each chain waits on its own feedback) and sums
-/// the squares per 10 ms block. Channel weights are 1 (BS.1770 L/R); a mono
-/// input arrives as the same slice twice, i.e. dual mono.
+/// K-weights both channels together (the two channels' filter chains are
+/// independent, so they fill each other's waits on their own feedback) and
+/// sums the squares per 10 ms block. Channel weights are 1 (BS.1770 L/R); a
+/// mono input arrives as the same slice twice, i.e. dual mono.
 fn k_weighted_block_energy(
     left: &[f32],
     right: &[f32],
@@ -223,20 +223,19 @@ fn k_weighted_block_energy(
 ) -> Vec<f64> {
     let shelf = Biquad::k_shelf(rate_hz);
     let highpass = Biquad::k_highpass(rate_hz);
-    let mut states = [BiquadState::default(); 4];
+    let mut shelf_state = StereoDf1State::default();
+    let mut highpass_state = StereoDf1State::default();
     let mut energy = Vec::with_capacity(bounds.len().saturating_sub(1));
     for edges in bounds.windows(2) {
         let (start, end) = (edges[0], edges[1]);
-        let mut acc_l = 0.0;
-        let mut acc_r = 0.0;
+        let mut acc = [0.0f64; 2];
         for (&l, &r) in left[start..end].iter().zip(&right[start..end]) {
-            let [s0, s1, s2, s3] = &mut states;
-            let yl = highpass.run(s1, shelf.run(s0, f64::from(l)));
-            let yr = highpass.run(s3, shelf.run(s2, f64::from(r)));
-            acc_l += yl * yl;
-            acc_r += yr * yr;
+            let shelved = shelf.run_stereo_df1(&mut shelf_state, [f64::from(l), f64::from(r)]);
+            let y = highpass.run_stereo_df1(&mut highpass_state, shelved);
+            acc[0] += y[0] * y[0];
+            acc[1] += y[1] * y[1];
         }
-        energy.push(acc_l + acc_r);
+        energy.push(acc[0] + acc[1]);
     }
     energy
 }
