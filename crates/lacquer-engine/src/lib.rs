@@ -1,2 +1,25 @@
 //! The mastering engine: decode → analyse → classify → match → plan →
 //! process → re-measure → adjust → gate → encode → report.
+//!
+//! One file is processed on one thread from start to end, so the output
+//! bytes never depend on scheduling; callers parallelise across files.
+//! Nothing is written to disk until a master has been fully rendered,
+//! encoded and gated, and then only atomically.
+
+pub mod chart;
+pub mod error;
+pub mod gate;
+pub mod loudness_loop;
+pub mod mastering;
+pub mod pipeline;
+pub mod render;
+pub mod report;
+pub mod tonal;
+
+pub use error::EngineError;
+pub use gate::{GateCheck, GateReport, Status};
+pub use mastering::{Mastered, Steering, master_decoded};
+pub use pipeline::{Engine, EngineConfig, MasterJob, MasterOutcome, ReferenceTrack};
+pub use render::{ExportOptions, delivery_rate_hz};
+pub use report::{Device, MasterReport, REPORT_SCHEMA_VERSION};
+pub use tonal::TonalCurve;

@@ -1,0 +1,177 @@
+//! From a decided plan to a gated, encoded master and its report.
+//!
+//! This half of the pipeline does not care how the plan was made (genre
+//! profile, reference track or a hand-written chain in a test): it runs the
+//! chain and the loudness loop, encodes, measures the delivered samples and
+//! gates them. Keeping it separate lets tests drive the engine with exact
+//! settings and lets `lacquer plan` stop before it.
+
+use crate::error::EngineError;
+use crate::gate::{DynamicsTarget, GateInput, run_gate};
+use crate::render::{ExportOptions, render};
+use crate::report::{
+    Device, InputSummary, MasterReport, OutputSummary, REPORT_SCHEMA_VERSION, ReportWarning,
+};
+use crate::tonal::TonalCurve;
+use lacquer_analysis::analyze;
+use lacquer_core::{Analysis, AudioBuffer, Deltas, ENGINE_NAME, ENGINE_VERSION, GenreScores, Plan};
+use lacquer_io::Decoded;
+use std::time::Instant;
+
+/// What the master is steered toward, decided before any processing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Steering {
+    pub plan: Plan,
+    pub genre: Option<GenreScores>,
+    pub deltas: Option<Deltas>,
+    pub tonal_target: Option<TonalCurve>,
+    pub dynamics_target: Option<DynamicsTarget>,
+    /// Low-end correlation the profile's masters keep, if known.
+    pub low_end_correlation_min: Option<f64>,
+    /// Notes from deciding (low genre confidence, …).
+    pub warnings: Vec<ReportWarning>,
+}
+
+impl Steering {
+    /// A plan with nothing else known (tests, replays of a stored plan).
+    pub fn from_plan(plan: Plan) -> Self {
+        Self {
+            plan,
+            genre: None,
+            deltas: None,
+            tonal_target: None,
+            dynamics_target: None,
+            low_end_correlation_min: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A finished master, not yet on disk.
+#[derive(Debug, Clone)]
+pub struct Mastered {
+    /// The encoded file.
+    pub bytes: Vec<u8>,
+    /// What a decoder returns for `bytes`.
+    pub delivered: AudioBuffer,
+    pub report: MasterReport,
+}
+
+/// Runs the plan on a decoded input, encodes, measures and gates.
+/// `input_analysis` is the analysis the plan was made from; `started` is
+/// when work on this file began (for `runtime_seconds`).
+pub fn master_decoded(
+    decoded: &Decoded,
+    input_analysis: &Analysis,
+    steering: Steering,
+    export: &ExportOptions,
+    device: Device,
+    started: Instant,
+) -> Result<Mastered, EngineError> {
+    let path = &decoded.source.path;
+    let rendered = render(&decoded.buffer, &steering.plan, export, path)?;
+    let output_analysis = analyze(&rendered.delivered).map_err(|source| EngineError::Analysis {
+        path: path.clone(),
+        source,
+    })?;
+    let gate = run_gate(&GateInput {
+        input: input_analysis,
+        output: &output_analysis,
+        target: &steering.plan.target,
+        tonal_target: steering.tonal_target.as_ref(),
+        dynamics_target: steering.dynamics_target.as_ref(),
+        low_end_correlation_min: steering.low_end_correlation_min,
+        limiter_max_reduction_db: rendered.meters.limiter.map(|m| m.max_db),
+    });
+
+    let mut warnings: Vec<ReportWarning> = input_analysis
+        .warnings()
+        .into_iter()
+        .map(|w| ReportWarning {
+            code: w.code().to_owned(),
+            message: w.message(),
+        })
+        .collect();
+    warnings.extend(steering.warnings.iter().cloned());
+    let lp = &rendered.loudness_loop;
+    if !lp.converged {
+        warnings.push(ReportWarning {
+            code: "loudness_loop_not_converged".into(),
+            message: format!(
+                "the loudness loop did not reach {:.1} LUFS within {} passes (closest {}); the gate shows the result",
+                lp.target_lufs,
+                lp.passes.len(),
+                lp.chosen()
+                    .and_then(|p| p.integrated_lufs)
+                    .map_or("n/a".into(), |l| format!("{l:.2} LUFS"))
+            ),
+        });
+    }
+    if rendered.encode_attempts.len() > 1 {
+        warnings.push(ReportWarning {
+            code: "mp3_relimited".into(),
+            message: format!(
+                "the MP3 encode raised the true peak over the ceiling; re-limited and re-encoded ({} encodes)",
+                rendered.encode_attempts.len()
+            ),
+        });
+    }
+    if rendered.delivered.sample_rate() != decoded.buffer.sample_rate() {
+        warnings.push(ReportWarning {
+            code: "sample_rate_converted".into(),
+            message: format!(
+                "converted from {} Hz to {} Hz before the limiter",
+                decoded.buffer.sample_rate(),
+                rendered.delivered.sample_rate()
+            ),
+        });
+    }
+    for c in gate.failures() {
+        warnings.push(ReportWarning {
+            code: format!("gate_failed_{}", c.name),
+            message: format!("quality gate: {} failed: {}", c.name, c.detail),
+        });
+    }
+
+    let source = &decoded.source;
+    let model_version = steering.genre.as_ref().map(|g| g.model_version.clone());
+    let report = MasterReport {
+        schema_version: REPORT_SCHEMA_VERSION,
+        engine_name: ENGINE_NAME.to_owned(),
+        engine_version: ENGINE_VERSION.to_owned(),
+        model_version,
+        input: InputSummary {
+            path: source.path.clone(),
+            container: source.container.clone(),
+            codec: source.codec.clone(),
+            sample_rate_hz: source.sample_rate,
+            channels: source.channels,
+            bits_per_sample: source.bits_per_sample,
+            duration_seconds: source.duration_seconds,
+        },
+        output: OutputSummary {
+            path: None,
+            format: export.format.to_string(),
+            sample_rate_hz: rendered.delivered.sample_rate(),
+            bytes: rendered.bytes.len() as u64,
+        },
+        input_analysis: input_analysis.clone(),
+        output_analysis,
+        genre: steering.genre,
+        deltas: steering.deltas,
+        tonal_target: steering.tonal_target,
+        plan: steering.plan,
+        loudness_loop: rendered.loudness_loop,
+        encode_attempts: rendered.encode_attempts,
+        meters: rendered.meters,
+        gate,
+        warnings,
+        runtime_seconds: started.elapsed().as_secs_f64(),
+        device,
+    };
+    Ok(Mastered {
+        bytes: rendered.bytes,
+        delivered: rendered.delivered,
+        report,
+    })
+}

@@ -1,0 +1,92 @@
+//! The JSON report written next to every master.
+//!
+//! It is the master's paper trail: what came in, what the engine concluded
+//! (genre, deltas, the plan and every reason), what the loop and encoder did
+//! and what the gate measured on the delivered file. It is versioned so a
+//! stored report can be recognised as stale. `runtime_seconds` and `device`
+//! are the only fields that change between identical runs; nothing in the
+//! audio depends on them.
+
+use crate::gate::GateReport;
+use crate::loudness_loop::LoopReport;
+use crate::render::EncodeAttempt;
+use crate::tonal::TonalCurve;
+use lacquer_core::{Analysis, Deltas, GenreScores, Plan};
+use lacquer_dsp::chain::ChainMeters;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Bumped whenever a report field is added, removed or changes meaning.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The input file as decoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSummary {
+    pub path: PathBuf,
+    pub container: String,
+    pub codec: String,
+    pub sample_rate_hz: u32,
+    pub channels: usize,
+    pub bits_per_sample: Option<u32>,
+    pub duration_seconds: f64,
+}
+
+/// The master as delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSummary {
+    /// `None` until the file is written (or when only bytes were asked for).
+    pub path: Option<PathBuf>,
+    /// Format name as `--format` spells it, e.g. `wav24`.
+    pub format: String,
+    pub sample_rate_hz: u32,
+    pub bytes: u64,
+}
+
+/// Something the user should know about this master.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportWarning {
+    /// Stable machine-readable code.
+    pub code: String,
+    pub message: String,
+}
+
+/// Where the work ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Always `cpu`: inference and DSP run on the CPU.
+    pub kind: String,
+    /// Worker threads of the run (files in parallel; one file is
+    /// processed on one thread).
+    pub threads: usize,
+}
+
+/// Everything about one master.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasterReport {
+    pub schema_version: u32,
+    pub engine_name: String,
+    pub engine_version: String,
+    /// Version of the genre model that classified the input (`None` when a
+    /// genre was given or in reference mode).
+    pub model_version: Option<String>,
+    pub input: InputSummary,
+    pub output: OutputSummary,
+    pub input_analysis: Analysis,
+    /// Measured on the delivered samples (after dither or MP3 decoding).
+    pub output_analysis: Analysis,
+    pub genre: Option<GenreScores>,
+    pub deltas: Option<Deltas>,
+    /// The tonal curve the master was steered to (profile or reference).
+    pub tonal_target: Option<TonalCurve>,
+    pub plan: Plan,
+    pub loudness_loop: LoopReport,
+    /// MP3 only: each encode and its decoded true peak.
+    pub encode_attempts: Vec<EncodeAttempt>,
+    pub meters: ChainMeters,
+    pub gate: GateReport,
+    pub warnings: Vec<ReportWarning>,
+    /// Wall time of this file, seconds (not deterministic).
+    pub runtime_seconds: f64,
+    /// Not deterministic either (thread count).
+    pub device: Device,
+}
