@@ -29,7 +29,7 @@
 //!   lone transient, a slow one charges only under sustained reduction and
 //!   then releases slowly, so steady dense material does not pump.
 
-use crate::oversample::{HalfBandSpec, interpolate_2x_block, interpolator_taps};
+use crate::oversample::{HalfBandSpec, fir_block, interpolate_2x_block, interpolator_taps};
 use crate::processor::check_rate;
 use crate::{DspError, Processor};
 use lacquer_core::chain::LimiterSettings;
@@ -215,7 +215,7 @@ const BOUND_ROUNDING: f64 = 1e-4;
 /// The BS.1770 true-peak meter's interpolator as `ebur128` builds it: a
 /// 48-tap Hann-windowed sinc, 4x below 96 kHz, 2x below 192 kHz, none above.
 /// `phases[p][k]` weights the input `active - 1 - k` frames old (oldest
-/// first, as a block FIR reads them).
+/// first, as [`fir_block`] reads them).
 fn meter_model_phases(sample_rate: u32) -> Vec<Vec<f32>> {
     let factor = if sample_rate < 96_000 {
         4
@@ -250,134 +250,6 @@ fn worst_case_gain<'a>(phases: impl IntoIterator<Item = &'a [f32]>) -> f64 {
         .into_iter()
         .map(|p| p.iter().map(|&t| f64::from(t.abs())).sum::<f64>())
         .fold(0.0, f64::max)
-}
-
-/// Output frames the meter kernel computes together (one accumulator tile
-/// per folded sum, kept in registers).
-const METER_TILE: usize = 8;
-
-/// The meter model's phases rearranged around the symmetry of a windowed
-/// sinc, for a third of the multiplies (the readings agree with the phases
-/// evaluated one by one to f32 rounding; a unit test holds them to it):
-/// - phase 0 is the identity (the sinc is zero at the other integers; the
-///   f64 design leaves ~1e-17 there, which is dropped);
-/// - the middle phase (2 of 4, 1 of 2) is symmetric: pairs of inputs that
-///   share a tap are added first;
-/// - phases 1 and 3 of 4 are each other's mirror image, so their sum `S`
-///   and difference `D` are folded filters too, and the larger of their two
-///   magnitudes is `(|S| + |D|) / 2`.
-#[derive(Debug, Clone)]
-struct MeterKernel {
-    /// Taps per phase (the window a reading looks at).
-    len: usize,
-    /// Window index of phase 0's unit tap.
-    centre: usize,
-    /// The middle phase folded: `len / 2` taps (none at 1x).
-    middle: Vec<f32>,
-    /// Phases 1 and 3 folded as sum and difference (4x only).
-    pair_sum: Vec<f32>,
-    pair_diff: Vec<f32>,
-}
-
-impl MeterKernel {
-    fn new(phases: &[Vec<f32>]) -> Self {
-        let len = phases[0].len();
-        let centre = phases[0]
-            .iter()
-            .enumerate()
-            .fold((0, 0.0f32), |best, (k, &t)| {
-                if t.abs() > best.1 { (k, t.abs()) } else { best }
-            })
-            .0;
-        let fold = |taps: &[f32], sign: f32| -> Vec<f32> {
-            (0..len / 2)
-                .map(|k| taps[k] + sign * taps[len - 1 - k])
-                .collect()
-        };
-        let factor = phases.len();
-        let (middle, pair_sum, pair_diff) = match factor {
-            // The symmetric phase folded: each pair's tap is their mean.
-            2 | 4 => {
-                let middle = fold(&phases[factor / 2], 1.0)
-                    .into_iter()
-                    .map(|t| 0.5 * t)
-                    .collect();
-                if factor == 4 {
-                    // S = Σ (p1[k] + p3[k]) x[k], with p3[k] = p1[len-1-k].
-                    let sum: Vec<f32> = (0..len).map(|k| phases[1][k] + phases[3][k]).collect();
-                    let diff: Vec<f32> = (0..len).map(|k| phases[1][k] - phases[3][k]).collect();
-                    (middle, fold(&sum, 1.0), fold(&diff, -1.0))
-                } else {
-                    (middle, Vec::new(), Vec::new())
-                }
-            }
-            _ => (Vec::new(), Vec::new(), Vec::new()),
-        };
-        Self {
-            len,
-            centre,
-            middle,
-            // Folding doubled each tap, and the kernel wants S/2 and D/2.
-            pair_sum: pair_sum.into_iter().map(|t| 0.25 * t).collect(),
-            pair_diff: pair_diff.into_iter().map(|t| 0.25 * t).collect(),
-        }
-    }
-
-    /// `out[j]`: the largest |reading| over all phases of the window
-    /// `src[j..j + len]`; `src` holds `out.len() + len - 1` samples.
-    fn read(&self, src: &[f32], out: &mut [f32]) {
-        let n = out.len();
-        let (len, centre) = (self.len, self.centre);
-        let paired = !self.pair_sum.is_empty();
-        let mut j = 0;
-        while j + METER_TILE <= n {
-            let mut mid = [0.0f32; METER_TILE];
-            let mut sum = [0.0f32; METER_TILE];
-            let mut diff = [0.0f32; METER_TILE];
-            for (k, &m) in self.middle.iter().enumerate() {
-                let a: &[f32; METER_TILE] = src[j + k..j + k + METER_TILE]
-                    .try_into()
-                    .unwrap_or(&[0.0; METER_TILE]);
-                let far = j + len - 1 - k;
-                let b: &[f32; METER_TILE] = src[far..far + METER_TILE]
-                    .try_into()
-                    .unwrap_or(&[0.0; METER_TILE]);
-                for i in 0..METER_TILE {
-                    mid[i] += m * (a[i] + b[i]);
-                }
-                if paired {
-                    let (ps, pd) = (self.pair_sum[k], self.pair_diff[k]);
-                    for i in 0..METER_TILE {
-                        sum[i] += ps * (a[i] + b[i]);
-                        diff[i] += pd * (a[i] - b[i]);
-                    }
-                }
-            }
-            let unit = &src[j + centre..j + centre + METER_TILE];
-            for i in 0..METER_TILE {
-                out[j + i] = unit[i]
-                    .abs()
-                    .max(mid[i].abs())
-                    .max(sum[i].abs() + diff[i].abs());
-            }
-            j += METER_TILE;
-        }
-        for (jj, o) in out.iter_mut().enumerate().skip(j) {
-            let (mut mid, mut sum, mut diff) = (0.0f32, 0.0f32, 0.0f32);
-            for (k, &m) in self.middle.iter().enumerate() {
-                let (a, b) = (src[jj + k], src[jj + len - 1 - k]);
-                mid += m * (a + b);
-                if paired {
-                    sum += self.pair_sum[k] * (a + b);
-                    diff += self.pair_diff[k] * (a - b);
-                }
-            }
-            *o = src[jj + centre]
-                .abs()
-                .max(mid.abs())
-                .max(sum.abs() + diff.abs());
-        }
-    }
 }
 
 /// [`worst_case_gain`] of a cascade of 2x interpolators (branch taps with
@@ -426,10 +298,8 @@ fn cascade_worst_case_gain(stages: &[Vec<f32>]) -> f64 {
 /// and skipped stretches cannot change a reading.
 #[derive(Debug, Clone)]
 struct Detector {
-    /// The meter model, by phase (its definition).
+    /// The meter model, by phase.
     meter: Vec<Vec<f32>>,
-    /// The same readings, computed the fast way.
-    meter_kernel: MeterKernel,
     /// The 8x reconstruction's 2x stages (safety pass only).
     fine: Vec<Vec<f32>>,
     /// How many frames the meter reading is delayed to line up with the
@@ -459,7 +329,6 @@ impl Detector {
         if !fine {
             let span = meter[0].len() - 1;
             return Ok(Self {
-                meter_kernel: MeterKernel::new(&meter),
                 meter,
                 fine: Vec::new(),
                 meter_align: 0,
@@ -498,7 +367,6 @@ impl Detector {
         let span = fine_lead.max(meter_align + meter[0].len() - 1);
         let fine_gain = cascade_worst_case_gain(&stages);
         Ok(Self {
-            meter_kernel: MeterKernel::new(&meter),
             meter,
             fine: stages,
             meter_align,
@@ -528,7 +396,12 @@ impl Detector {
         // Meter reading of frame t, delayed by `meter_align`.
         let start = self.span - self.meter_align + 1 - taps;
         let src = &x[start..start + n + taps - 1];
-        self.meter_kernel.read(src, out);
+        for phase in &self.meter {
+            fir_block(phase, src, &mut a[..n]);
+            for (o, v) in out.iter_mut().zip(&a[..n]) {
+                *o = o.max(v.abs());
+            }
+        }
         if self.fine.is_empty() {
             return;
         }

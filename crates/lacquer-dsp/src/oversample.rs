@@ -175,11 +175,44 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 const TILE: usize = 16;
 
 /// `out[j] = Σ_i taps[i] · input[j + i]` for every `j`, vectorised across
-/// outputs, for a symmetric filter of even length (a half-band branch):
-/// pairs of inputs that share a tap are added first, halving the
-/// multiplies. Each output's sum runs over the taps in a fixed order, so a
-/// value never depends on which tile or block computed it; `input` must
-/// hold at least `out.len() + taps.len() - 1` samples.
+/// outputs (each output's sum runs over the taps in a fixed order, so a
+/// value never depends on which tile or block computed it).
+/// `input` must hold at least `out.len() + taps.len() - 1` samples.
+#[inline]
+pub(crate) fn fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    debug_assert!(input.len() + 1 >= n + taps.len());
+    let mut j = 0;
+    while j + TILE <= n {
+        let mut acc = [0.0f32; TILE];
+        for (i, &t) in taps.iter().enumerate() {
+            let x: &[f32; TILE] = input[j + i..j + i + TILE]
+                .try_into()
+                .unwrap_or(&[0.0; TILE]);
+            for k in 0..TILE {
+                acc[k] += t * x[k];
+            }
+        }
+        out[j..j + TILE].copy_from_slice(&acc);
+        j += TILE;
+        // A last partial tile is computed as a whole one ending at the
+        // last output (recomputing a few outputs to identical values).
+        if j < n && j + TILE > n && n >= TILE {
+            j = n - TILE;
+        }
+    }
+    for (o, jj) in out[j..].iter_mut().zip(j..) {
+        let mut acc = 0.0f32;
+        for (i, &t) in taps.iter().enumerate() {
+            acc += t * input[jj + i];
+        }
+        *o = acc;
+    }
+}
+
+/// [`fir_block`] for a symmetric filter of even length (a half-band
+/// branch): pairs of inputs that share a tap are added first, halving the
+/// multiplies.
 #[inline]
 pub(crate) fn symmetric_fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) {
     let len = taps.len();
