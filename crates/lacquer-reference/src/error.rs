@@ -84,7 +84,10 @@ impl ReferenceError {
     pub fn is_invalid_input(&self) -> bool {
         match self {
             Self::Decode { source } => source.is_invalid_input(),
-            Self::ProfileSerialize { .. } | Self::Analysis { .. } | Self::Read { .. } => false,
+            // A path the user named that is not there is their input's fault;
+            // other read failures (permissions, I/O) are reported as failures.
+            Self::Read { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            Self::ProfileSerialize { .. } | Self::Analysis { .. } => false,
             _ => true,
         }
     }
