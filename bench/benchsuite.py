@@ -431,10 +431,13 @@ def main() -> int:
     machine = machine_info()
     log(f"bench: {started_utc:%Y-%m-%d %H:%M} UTC, {machine['nproc']} CPUs, load {machine['load_average']}")
 
-    lacquer = args.lacquer.resolve()
-    if not lacquer.exists():
-        log(f"bench: {lacquer} does not exist: run `cargo build --release --bin lacquer` first")
+    built = args.lacquer.resolve()
+    if not built.exists():
+        log(f"bench: {built} does not exist: run `cargo build --release --bin lacquer` first")
         return 1
+    # A private copy: a rebuild during the run must not change the binary halfway.
+    lacquer = bench_cache / "lacquer-under-test"
+    shutil.copy2(built, lacquer)
     all_tracks = read_tracks(HERE / "tracks.csv")
     mixes = sorted(t for t, tr in all_tracks.items() if tr.row["role"] == "mix")
     wanted = args.tracks.split(",") if args.tracks else (list(QUICK_TRACKS) if args.quick else mixes)
