@@ -221,15 +221,36 @@ def run_lacquer(lacquer: Path, mix: Path, ref: Path | None, out: Path, work: Pat
     wall_s, rss_mb, rc, stderr = timed(cmd, work / f"{out.stem}.log")
     if rc != 0 or not out.exists():
         return RunResult(wall_s, rss_mb, False, f"exit {rc}: {stderr.strip()[-300:]}")
-    extra = {}
+    return RunResult(wall_s, rss_mb, True, output_sha256=sha256_file(out), extra=lacquer_report_summary(report))
+
+
+def plain_number(value) -> str:
+    """Unit newtypes may serialise as a bare number or as a one-field object."""
+    if isinstance(value, dict) and len(value) == 1:
+        value = next(iter(value.values()))
+    return f"{value:.2f}" if isinstance(value, (int, float)) else ""
+
+
+def lacquer_report_summary(report: Path) -> dict[str, str]:
+    """What lacquer says it aimed at and how its own gate judged the master."""
     try:
         rep = json.loads(report.read_text())
-        gate = rep.get("gate") or {}
-        extra["gate"] = str(gate.get("status", rep.get("status", "")))
-        extra["engine_runtime_s"] = str(rep.get("runtime_seconds", ""))
-    except (OSError, json.JSONDecodeError, AttributeError):
-        extra["gate"] = "no report"
-    return RunResult(wall_s, rss_mb, True, output_sha256=sha256_file(out), extra=extra)
+    except (OSError, json.JSONDecodeError):
+        return {"gate": "no report"}
+    if not isinstance(rep, dict):
+        return {"gate": "unreadable report"}
+    extra = {"engine_runtime_s": plain_number(rep.get("runtime_seconds"))}
+    gate = rep.get("gate") or {}
+    failed = sorted(c.get("name", "?") for c in gate.get("checks", []) if c.get("status") == "fail")
+    extra["gate"] = "pass" if gate.get("passed") else "fail: " + " ".join(failed)
+    target = (rep.get("plan") or {}).get("target") or {}
+    extra["lacquer_target_lufs"] = plain_number(target.get("integrated_lufs"))
+    extra["lacquer_ceiling_dbtp"] = plain_number(target.get("ceiling_dbtp"))
+    blend = (rep.get("plan") or {}).get("profile_blend") or []
+    extra["lacquer_profiles"] = " ".join(
+        f"{b[0]}:{b[1]:.2f}" for b in blend if isinstance(b, list) and len(b) == 2 and isinstance(b[1], (int, float))
+    )
+    return extra
 
 
 def run_matchering(python: Path, mix: Path, ref: Path, out: Path, work: Path) -> RunResult:
@@ -564,7 +585,8 @@ CSV_COLUMNS = (
     "track", "reference", "tool", "runs_ok", "wall_s_median", "peak_rss_mb", "bit_identical_runs",
     "target_lufs", "output_lufs", "loudness_error_lu", "true_peak_dbtp", "tp_over_db", "mp3_true_peak_dbtp",
     "mp3_tp_over_db", "tonal_mid_db", "tonal_side_db", "plr_db", "plr_change_db", "lra_lu", "lra_change_lu",
-    "corr_below_150hz", "gate", "engine_runtime_s", "loudnorm_mode", "detail",
+    "corr_below_150hz", "gate", "lacquer_target_lufs", "lacquer_ceiling_dbtp", "lacquer_profiles", "engine_runtime_s",
+    "loudnorm_mode", "detail",
 )
 
 

@@ -77,6 +77,26 @@ class Parsing(unittest.TestCase):
         text = "\tMaximum resident set size (kbytes): 204800\n"
         self.assertEqual(int(benchsuite.MAX_RSS_RE.search(text).group(1)) / 1024.0, 200.0)
 
+    def test_lacquer_report_summary(self):
+        rep = {
+            "runtime_seconds": 0.4321,
+            "gate": {"passed": False, "checks": [
+                {"name": "true_peak", "status": "fail"}, {"name": "loudness", "status": "pass"},
+                {"name": "clipping", "status": "fail"}]},
+            "plan": {"target": {"integrated_lufs": -14.0, "ceiling_dbtp": -1.0},
+                     "profile_blend": [["electronic", 0.75], ["metal_rock", 0.25]]},
+        }
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "r.json"
+            p.write_text(__import__("json").dumps(rep))
+            got = benchsuite.lacquer_report_summary(p)
+            self.assertEqual(got["gate"], "fail: clipping true_peak")
+            self.assertEqual(got["lacquer_target_lufs"], "-14.00")
+            self.assertEqual(got["lacquer_profiles"], "electronic:0.75 metal_rock:0.25")
+            self.assertEqual(got["engine_runtime_s"], "0.43")
+            p.write_text("not json")
+            self.assertEqual(benchsuite.lacquer_report_summary(p), {"gate": "no report"})
+
 
 def row(track, tool, **values):
     r = {"track": track, "tool": tool, "output_lufs": "-14.00"}
