@@ -346,3 +346,35 @@ fn folder_profiles_are_deterministic_and_join_the_store() {
         build_from_folder(empty.path(), "empty", "x", &mut |_, _, _| {}).expect_err("no audio");
     assert!(err.to_string().contains("no audio files"), "{err}");
 }
+
+#[test]
+fn builtin_style_numbers_follow_the_stated_rules() {
+    // Style is derived from the unrounded medians; the files store the
+    // medians to 0.01 dB, which moves a ramp over 9-10 dB by at most 0.0006,
+    // and the style itself is rounded to 0.001.
+    const TOL_STYLE: f64 = 0.0006 + 0.0005 + 1e-9;
+    let store = ProfileStore::load(None).expect("embedded profiles parse");
+    for p in store.iter().map(|e| &e.profile) {
+        let from_file = lacquer_reference::derive_style(
+            Some(p.dynamics.plr_db.typical),
+            None,
+            Some(p.dynamics.crest_db.typical),
+        );
+        assert!(
+            (from_file.glue - p.style.glue).abs() <= TOL_STYLE,
+            "{}: glue {} vs rule {}",
+            p.name,
+            p.style.glue,
+            from_file.glue
+        );
+        assert!(
+            (from_file.saturation - p.style.saturation).abs() <= TOL_STYLE,
+            "{}: saturation {} vs rule {}",
+            p.name,
+            p.style.saturation,
+            from_file.saturation
+        );
+        // multiband = glue × a 0…1 factor.
+        assert!(p.style.multiband <= p.style.glue + 1e-9, "{}", p.name);
+    }
+}
