@@ -64,41 +64,45 @@ impl TimeStats {
 const LANES: usize = 8;
 const CHUNK_FRAMES: usize = 4_096;
 
-/// Sum, sum of squares and peak of one channel.
-fn channel_sums(x: &[f32]) -> (f64, f64, f32) {
-    let mut total = (0.0f64, 0.0f64, 0.0f32);
-    for chunk in x.chunks(CHUNK_FRAMES) {
-        let mut sum = [0.0f32; LANES];
-        let mut squares = [0.0f32; LANES];
-        let mut peak = [0.0f32; LANES];
-        let lanes = chunk.chunks_exact(LANES);
-        let rest = lanes.remainder();
-        for v in lanes {
-            for i in 0..LANES {
-                sum[i] += v[i];
-                squares[i] += v[i] * v[i];
-                peak[i] = peak[i].max(v[i].abs());
-            }
-        }
-        for (i, &v) in rest.iter().enumerate() {
-            sum[i] += v;
-            squares[i] += v * v;
-            peak[i] = peak[i].max(v.abs());
-        }
-        total.0 += sum.iter().map(|&v| f64::from(v)).sum::<f64>();
-        total.1 += squares.iter().map(|&v| f64::from(v)).sum::<f64>();
-        total.2 = peak.iter().copied().fold(total.2, f32::max);
-    }
-    total
+/// Sums of a stretch of both channels, from one pass over it.
+#[derive(Debug, Clone, Copy, Default)]
+struct PairSums {
+    /// ΣL², ΣR², ΣLR.
+    ll: f64,
+    rr: f64,
+    lr: f64,
+    /// ΣL, ΣR.
+    sum_l: f64,
+    sum_r: f64,
+    /// max |L|, max |R|.
+    peak_l: f32,
+    peak_r: f32,
 }
 
-/// ΣL², ΣR², ΣLR over a stretch (a 100 ms block).
-fn pair_sums(left: &[f32], right: &[f32]) -> (f64, f64, f64) {
-    let mut total = (0.0f64, 0.0f64, 0.0f64);
+impl PairSums {
+    fn add(&mut self, o: &Self) {
+        self.ll += o.ll;
+        self.rr += o.rr;
+        self.lr += o.lr;
+        self.sum_l += o.sum_l;
+        self.sum_r += o.sum_r;
+        self.peak_l = self.peak_l.max(o.peak_l);
+        self.peak_r = self.peak_r.max(o.peak_r);
+    }
+}
+
+/// Every sum the statistics need over a stretch (a 100 ms block), in one
+/// pass: the correlation sums and each channel's sum, energy and peak.
+fn pair_sums(left: &[f32], right: &[f32]) -> PairSums {
+    let mut total = PairSums::default();
     for (lc, rc) in left.chunks(CHUNK_FRAMES).zip(right.chunks(CHUNK_FRAMES)) {
         let mut ll = [0.0f32; LANES];
         let mut rr = [0.0f32; LANES];
         let mut lr = [0.0f32; LANES];
+        let mut sl = [0.0f32; LANES];
+        let mut sr = [0.0f32; LANES];
+        let mut pl = [0.0f32; LANES];
+        let mut pr = [0.0f32; LANES];
         let l_lanes = lc.chunks_exact(LANES);
         let r_lanes = rc.chunks_exact(LANES);
         let (l_rest, r_rest) = (l_lanes.remainder(), r_lanes.remainder());
@@ -107,17 +111,32 @@ fn pair_sums(left: &[f32], right: &[f32]) -> (f64, f64, f64) {
                 ll[i] += l[i] * l[i];
                 rr[i] += r[i] * r[i];
                 lr[i] += l[i] * r[i];
+                sl[i] += l[i];
+                sr[i] += r[i];
+                pl[i] = pl[i].max(l[i].abs());
+                pr[i] = pr[i].max(r[i].abs());
             }
         }
         for (i, (&l, &r)) in l_rest.iter().zip(r_rest).enumerate() {
             ll[i] += l * l;
             rr[i] += r * r;
             lr[i] += l * r;
+            sl[i] += l;
+            sr[i] += r;
+            pl[i] = pl[i].max(l.abs());
+            pr[i] = pr[i].max(r.abs());
         }
         let to64 = |a: [f32; LANES]| a.iter().map(|&v| f64::from(v)).sum::<f64>();
-        total.0 += to64(ll);
-        total.1 += to64(rr);
-        total.2 += to64(lr);
+        let peak = |a: [f32; LANES]| a.iter().copied().fold(0.0f32, f32::max);
+        total.add(&PairSums {
+            ll: to64(ll),
+            rr: to64(rr),
+            lr: to64(lr),
+            sum_l: to64(sl),
+            sum_r: to64(sr),
+            peak_l: peak(pl),
+            peak_r: peak(pr),
+        });
     }
     total
 }
@@ -161,21 +180,7 @@ pub(crate) fn clipped_runs(x: &[f32]) -> u64 {
 pub(crate) fn measure(view: &StereoView<'_>, loud: &LoudnessDetail) -> TimeStats {
     let source = view.source();
     let frames = view.frames() as f64;
-    let mut sample_peaks = Vec::with_capacity(source.len());
-    let mut dc_offset = Vec::with_capacity(source.len());
-    let mut square_sum = 0.0f64;
-    let mut clipped = 0u64;
-    for channel in &source {
-        let (sum, squares, peak) = channel_sums(channel);
-        sample_peaks.push(f64::from(peak));
-        dc_offset.push(sum / frames);
-        square_sum += squares;
-        clipped += clipped_runs(channel);
-    }
-    let max_sample_peak = sample_peaks.iter().copied().fold(0.0f64, f64::max);
-    let mean_square = square_sum / (frames * source.len() as f64);
-    let crest_factor_db = (mean_square > 0.0)
-        .then(|| Db(20.0 * max_sample_peak.log10() - 10.0 * mean_square.log10()));
+    let clipped: u64 = source.iter().map(|channel| clipped_runs(channel)).sum();
 
     let mono_in_stereo = view.source_channels == 2
         && view
@@ -191,17 +196,15 @@ pub(crate) fn measure(view: &StereoView<'_>, loud: &LoudnessDetail) -> TimeStats
         .summary
         .integrated
         .map(|i| (i.0 + LRA_RELATIVE_GATE_LU).max(ABSOLUTE_GATE_LUFS));
-    let (mut ll, mut rr, mut lr) = (0.0f64, 0.0f64, 0.0f64);
+    let mut totals = PairSums::default();
     let mut active = 0usize;
     let mut negative = 0usize;
     let mut run = 0usize;
     let mut longest_run = 0usize;
     let mut tally = |range: std::ops::Range<usize>, judge: bool| {
-        let (bl, br, bx) = pair_sums(&view.left[range.clone()], &view.right[range]);
-        ll += bl;
-        rr += br;
-        lr += bx;
-        (judge, bl, br, bx)
+        let block = pair_sums(&view.left[range.clone()], &view.right[range]);
+        totals.add(&block);
+        (judge, block.ll, block.rr, block.lr)
     };
     let mut judged = Vec::with_capacity(subblocks + 1);
     for j in 0..subblocks {
@@ -226,6 +229,25 @@ pub(crate) fn measure(view: &StereoView<'_>, loud: &LoudnessDetail) -> TimeStats
             run = 0;
         }
     }
+    let (ll, rr, lr) = (totals.ll, totals.rr, totals.lr);
+    // A mono source is measured as its one channel (the view holds it twice).
+    let (sample_peaks, dc_offset, square_sum) = if view.source_channels == 2 {
+        (
+            vec![f64::from(totals.peak_l), f64::from(totals.peak_r)],
+            vec![totals.sum_l / frames, totals.sum_r / frames],
+            ll + rr,
+        )
+    } else {
+        (
+            vec![f64::from(totals.peak_l)],
+            vec![totals.sum_l / frames],
+            ll,
+        )
+    };
+    let max_sample_peak = sample_peaks.iter().copied().fold(0.0f64, f64::max);
+    let mean_square = square_sum / (frames * source.len() as f64);
+    let crest_factor_db = (mean_square > 0.0)
+        .then(|| Db(20.0 * max_sample_peak.log10() - 10.0 * mean_square.log10()));
     let correlation = (ll > 0.0 && rr > 0.0).then(|| (lr / (ll * rr).sqrt()).clamp(-1.0, 1.0));
     // MID = (L+R)/2, SIDE = (L-R)/2 energies from the same sums.
     let mid_energy = (ll + rr + 2.0 * lr) / 4.0;
