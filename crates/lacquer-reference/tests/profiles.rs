@@ -39,7 +39,7 @@ fn track(id: &str, seeds: &[u64]) -> TrackMeasurement {
         track_id: id.into(),
         clips: seeds
             .iter()
-            .map(|&s| analysed(&demo_mix(44_100, 4.0, -3.0 - s as f64, s)))
+            .map(|&s| analysed(&demo_mix(44_100, 3.0, -3.0 - s as f64, s)))
             .collect(),
     }
 }
