@@ -90,15 +90,23 @@ def test_fingerprint(manifest: Path) -> str:
 
 
 class GenreCnn(nn.Module):
-    """Four 3x3 conv blocks (BN folds into the convs on export), global average
-    pool, one linear layer: ~60k parameters, a few ms per patch under tract."""
+    """A strided 3x3 stem and three 3x3 conv blocks (BN folds into the convs on
+    export), global average pool, one linear layer: ~60k parameters. The stem
+    (stride 2, then 2x2 max-pool) quarters each axis before the wide layers,
+    which keeps training on a shared CPU and inference under tract cheap
+    (~6.5 M multiply-adds per 64x128 patch)."""
 
     def __init__(self, n_labels: int, widths: tuple[int, ...] = (16, 32, 64, 64), dropout: float = 0.3):
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 1
         for i, c_out in enumerate(widths):
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+            stride = 2 if i == 0 else 1
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+            ]
             if i < len(widths) - 1:
                 layers.append(nn.MaxPool2d(2))
             c_in = c_out
@@ -266,8 +274,8 @@ def evaluate(model: nn.Module, fs: FeatureSet, split: str) -> dict:
 @dataclass
 class TrainConfig:
     seed: int = 20261122
-    epochs: int = 80
-    patience: int = 20
+    epochs: int = 30
+    patience: int = 10
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-3
