@@ -209,10 +209,11 @@ def markdown(rows: list[dict[str, str]], ctx: dict) -> str:
     ]
     for t in tracks:
         out += [f"### {t}", ""] + track_table(rows, t) + [""]
-    modes = sorted({r.get("loudnorm_mode", "") for r in rows if r.get("loudnorm_mode")})
+    modes = [(r["track"], r["loudnorm_mode"]) for r in rows if r.get("loudnorm_mode")]
     if modes:
-        out += [f"loudnorm reported normalisation type(s): {', '.join(modes)} (it falls back to dynamic mode when a "
-                "linear gain would break the true-peak ceiling).", ""]
+        per = ", ".join(f"{t}: {m}" for t, m in modes)
+        out += [f"loudnorm's own report of the mode it used: {per}. It was asked for linear gain but falls back to "
+                "its dynamic mode when the gain to the target would push the true peak over the ceiling.", ""]
     out += [
         "## Tonal curves",
         "",
