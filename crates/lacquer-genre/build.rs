@@ -8,7 +8,10 @@
 use std::path::Path;
 
 fn main() {
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    // Read at run time: `env!` would bake in the directory the build script
+    // itself was first compiled in.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let models = Path::new(&manifest_dir).join("../../models");
     let onnx = models.join("genre-v1.onnx");
     let card = models.join("genre-v1.card.json");
     println!("cargo::rustc-check-cfg=cfg(lacquer_builtin_model)");
