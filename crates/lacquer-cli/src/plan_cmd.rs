@@ -37,7 +37,7 @@ enum Entry {
     Planned {
         file: PathBuf,
         genre: Option<GenreScores>,
-        deltas: Option<lacquer_core::Deltas>,
+        deltas: Option<Box<lacquer_core::Deltas>>,
         plan: Box<Plan>,
         input_analysis: Box<Analysis>,
     },
@@ -81,7 +81,7 @@ pub fn run(args: &PlanArgs) -> Result<Code> {
                 entries.push(Entry::Planned {
                     file: file.clone(),
                     genre: planned.steering.genre,
-                    deltas: planned.steering.deltas,
+                    deltas: planned.steering.deltas.map(Box::new),
                     plan: Box::new(planned.steering.plan),
                     input_analysis: Box::new(planned.analysis),
                 });

@@ -5,7 +5,8 @@
 
 use crate::{DspError, Processor};
 
-const GAIN_RANGE_DB: (f64, f64) = (-60.0, 36.0);
+/// Gains `prepare` accepts, dB: beyond them a setting is surely a mistake.
+pub const GAIN_RANGE_DB: (f64, f64) = (-60.0, 36.0);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gain {

@@ -66,7 +66,7 @@ pub enum EngineError {
     Reference {
         path: PathBuf,
         #[source]
-        source: lacquer_reference::ReferenceError,
+        source: Box<lacquer_reference::ReferenceError>,
     },
 
     #[error("{path}: planning failed")]
@@ -85,7 +85,7 @@ pub enum EngineError {
     #[error("cannot load the genre profiles")]
     Profiles {
         #[source]
-        source: lacquer_reference::ReferenceError,
+        source: Box<lacquer_reference::ReferenceError>,
     },
 
     #[error("{path}: cannot draw the report chart")]

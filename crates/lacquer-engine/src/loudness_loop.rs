@@ -123,7 +123,11 @@ pub fn fit_loudness(
 
     let mut passes: Vec<LoopPass> = Vec::with_capacity(MAX_LOOP_ITERATIONS);
     let mut best: Option<(usize, AudioBuffer, ChainMeters)> = None;
-    let mut gain_db = target_lufs - pre_lufs;
+    // The chain refuses gains outside its range; a target that would need
+    // more is unreachable, and the loop ends at the bound so the gate can say
+    // so with the measured loudness instead of the run failing.
+    let (gain_lo_db, gain_hi_db) = lacquer_dsp::gain::GAIN_RANGE_DB;
+    let mut gain_db = (target_lufs - pre_lufs).clamp(gain_lo_db, gain_hi_db);
     let mut limiter_ceiling = ceiling_dbtp;
     let mut converged = false;
 
@@ -177,7 +181,13 @@ pub fn fit_loudness(
         if !error_lu.is_finite() {
             break;
         }
-        gain_db += next_step_db(&passes, error_lu);
+        let next_gain_db =
+            (gain_db + next_step_db(&passes, error_lu)).clamp(gain_lo_db, gain_hi_db);
+        if next_gain_db == gain_db && peak.is_none_or(|p| p <= ceiling_dbtp) {
+            // Pinned at the chain's gain bound: another pass would repeat this one.
+            break;
+        }
+        gain_db = next_gain_db;
     }
 
     let (chosen_pass, output, limiter_meters) = best.ok_or_else(|| EngineError::SilentInput {

@@ -113,9 +113,14 @@ pub struct MasterOutcome {
 impl Engine {
     /// Loads profiles, platforms and (when asked) the genre model.
     pub fn new(config: &EngineConfig) -> Result<Self, EngineError> {
-        let profiles = ProfileStore::load(config.profiles_dir.as_deref())
-            .map_err(|source| EngineError::Profiles { source })?;
-        let platforms = builtin_platforms().map_err(|source| EngineError::Profiles { source })?;
+        let profiles = ProfileStore::load(config.profiles_dir.as_deref()).map_err(|source| {
+            EngineError::Profiles {
+                source: Box::new(source),
+            }
+        })?;
+        let platforms = builtin_platforms().map_err(|source| EngineError::Profiles {
+            source: Box::new(source),
+        })?;
         let model = if config.load_model {
             let path = config.model_path.clone().unwrap_or_else(default_model_path);
             Some(GenreModel::load(&path).map_err(|source| EngineError::Model { source })?)
@@ -273,7 +278,7 @@ impl Engine {
             [(only, _)] => (*only).clone(),
             _ => blend_profiles(&weighted).map_err(|source| EngineError::Reference {
                 path: path.clone(),
-                source,
+                source: Box::new(source),
             })?,
         };
         let deltas = deltas_vs_profile(analysis, &profile, &blend);

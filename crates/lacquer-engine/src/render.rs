@@ -62,7 +62,7 @@ pub fn delivery_rate_hz(source_hz: u32, requested: Option<u32>) -> Result<u32, E
         Some(r) if DELIVERY_RATES_HZ.contains(&r) => Ok(r),
         Some(r) => Err(EngineError::UnsupportedDeliveryRate { rate_hz: r }),
         None if DELIVERY_RATES_HZ.contains(&source_hz) => Ok(source_hz),
-        None if source_hz % 48_000 == 0 => Ok(48_000),
+        None if source_hz.is_multiple_of(48_000) => Ok(48_000),
         None => Ok(44_100),
     }
 }
@@ -308,8 +308,10 @@ mod tests {
 
     #[test]
     fn split_chain_removes_gain_and_limiter_only() {
-        let mut s = ChainSettings::default();
-        s.gain_db = 3.0;
+        let mut s = ChainSettings {
+            gain_db: 3.0,
+            ..ChainSettings::default()
+        };
         s.limiter.enabled = true;
         s.limiter.ceiling_dbtp = -2.0;
         s.glue.enabled = true;

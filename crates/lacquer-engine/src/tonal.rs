@@ -39,7 +39,7 @@ impl TonalCurve {
             level_db: tonal
                 .mid_db
                 .iter()
-                .map(|d| (d.0 > floor && d.0.is_finite()).then(|| d.0 - integrated))
+                .map(|d| (d.0 > floor && d.0.is_finite()).then_some(d.0 - integrated))
                 .collect(),
         })
     }

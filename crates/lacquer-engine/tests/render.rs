@@ -106,7 +106,7 @@ fn an_unreachable_target_is_reported_not_hidden() {
     let limiter = busy_plan(-2.0, -1.0).settings.limiter;
     let fit = fit_loudness(&mix, -2.0, -1.0, &limiter, label()).unwrap();
     assert!(!fit.report.converged);
-    assert_eq!(fit.report.passes.len(), MAX_LOOP_ITERATIONS);
+    assert!(fit.report.passes.len() <= MAX_LOOP_ITERATIONS);
     let (lufs, tp) = measure(&fit.output);
     assert!(lufs < -2.0 - LOUDNESS_TOLERANCE_LU, "{lufs}");
     assert!(tp <= -1.0, "the ceiling still holds: {tp}");

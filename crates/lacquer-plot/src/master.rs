@@ -18,6 +18,9 @@ pub const HEIGHT_PX: u32 = 820;
 /// Frequency axis, Hz (the analysis' 1/3-octave range).
 pub const FREQ_RANGE_HZ: (f64, f64) = (20.0, 20_000.0);
 
+/// One tonal curve to draw: centres (Hz), levels (dB, `None` = no energy), colour, legend.
+type CurveSpec<'a> = (&'a [f64], &'a [Option<f64>], RGBColor, &'a str);
+
 const BEFORE: RGBColor = RGBColor(150, 150, 150);
 const AFTER: RGBColor = RGBColor(31, 94, 181);
 const TARGET: RGBColor = RGBColor(230, 120, 20);
@@ -153,7 +156,7 @@ fn draw_tonal(area: &Canvas<'_>, chart: &MasterChart<'_>, text: bool) -> Result<
             .axis_desc_style(label)
             .draw()?;
     }
-    let curves: [(&[f64], &[Option<f64>], RGBColor, &str); 3] = [
+    let curves: [CurveSpec<'_>; 3] = [
         (chart.target_centres_hz, chart.target_db, TARGET, "target"),
         (chart.centres_hz, chart.before_db, BEFORE, "mix"),
         (chart.after_centres_hz, chart.after_db, AFTER, "master"),
