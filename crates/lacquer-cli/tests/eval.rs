@@ -40,7 +40,6 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
 }
 
 #[test]
-#[ignore = "needs models/genre-v1.onnx, not trained yet; run with --ignored once it lands"]
 fn evaluates_the_fixture_corpus_and_writes_a_consistent_report() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("report");
@@ -122,7 +121,6 @@ fn evaluates_the_fixture_corpus_and_writes_a_consistent_report() {
 }
 
 #[test]
-#[ignore = "needs models/genre-v1.onnx, not trained yet; run with --ignored once it lands"]
 fn two_models_are_shown_side_by_side_with_differences() {
     let out = lacquer()
         .args(["eval", "--manifest"])
