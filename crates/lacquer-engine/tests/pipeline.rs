@@ -98,9 +98,8 @@ fn engine(load_model: bool) -> Engine {
 
 #[test]
 #[ignore = "fails (issue 5 note): loudness and true peak meet every preset, but the gate fails on \
-            two CI clips: pingus rough-journey has opposite-polarity channels (correlation -1.00; \
-            no polarity correction yet) and gd-giirm keeps a -26.9 dBFS DC offset (no DC removal \
-            planned)"]
+            pingus rough-journey, whose channels are in opposite polarity (correlation -1.00): \
+            the chain has no polarity correction yet"]
 fn real_tracks_meet_every_platform_target_and_pass_the_gate() {
     let engine = engine(true);
     let platforms = engine.platforms().platforms.clone();

@@ -38,6 +38,7 @@ pub use output::{GAIN_RANGE_DB, limiter_loudness_cost_db};
 pub use target::{
     CEILING_RANGE_DBTP, LOUD_TARGET_RANGE_LUFS, TARGET_LUFS_RANGE, WIDTH_RANGE_PERCENT,
 };
+pub use tone::DC_BLOCK_HZ;
 
 use lacquer_core::{
     Analysis, ChainSettings, Decision, Deltas, GenreScores, Intent, Plan, PlanOptions, PlanStage,

@@ -162,7 +162,9 @@ pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> Result<ToneP
             smoothing_octaves: 1.0 / 3.0,
         };
     }
-    if let Some(high_pass) = rumble_high_pass(ctx, tonal, decisions) {
+    if let Some(high_pass) = rumble_high_pass(ctx, tonal, decisions)
+        .or_else(|| dc_blocking_high_pass(ctx.analysis, decisions))
+    {
         out.eq.enabled = true;
         out.eq.high_pass = high_pass;
     }
@@ -413,6 +415,42 @@ fn rumble_high_pass(
         enabled: true,
         frequency_hz: corner_hz,
         slope: HighPassSlope::Db24PerOctave,
+    })
+}
+
+/// Corner of the DC-blocking high-pass: below the lowest 1/3-octave band the
+/// tonal curve measures, so the music's own low end is left alone.
+pub const DC_BLOCK_HZ: f64 = 10.0;
+
+/// A gentle high-pass when the input carries a DC offset the analysis warns
+/// about (≥ `DC_OFFSET_WARN_DBFS`, −60 dBFS): the loudness gain that follows
+/// would lift it toward the gate's failure level, and DC eats limiter
+/// headroom on one side only. A second-order high-pass has a zero at DC.
+fn dc_blocking_high_pass(
+    analysis: &Analysis,
+    decisions: &mut Vec<Decision>,
+) -> Option<HighPassSettings> {
+    let worst_dbfs = analysis
+        .health
+        .dc_offset
+        .iter()
+        .filter(|o| o.is_finite() && **o != 0.0)
+        .map(|o| 20.0 * o.abs().log10())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if worst_dbfs < lacquer_core::analysis::DC_OFFSET_WARN_DBFS {
+        return None;
+    }
+    decisions.push(decision(
+        PlanStage::Eq,
+        format!(
+            "high-pass {} (12 dB/oct) to remove DC: the input's channel mean reaches {worst_dbfs:.1} dBFS",
+            fmt_hz(DC_BLOCK_HZ)
+        ),
+    ));
+    Some(HighPassSettings {
+        enabled: true,
+        frequency_hz: DC_BLOCK_HZ,
+        slope: HighPassSlope::Db12PerOctave,
     })
 }
 

@@ -561,3 +561,26 @@ fn high_pass_and_dynamic_eq_need_evidence() {
     assert_eq!(bands[0].frequency_hz, 3500.0);
     assert!(bands[0].max_cut_db > 0.0 && bands[0].ratio > 1.0);
 }
+
+#[test]
+fn a_dc_offset_gets_a_dc_blocking_high_pass_and_a_reason() {
+    // −30 dBFS of DC on one channel (a tracker render in the CI corpus
+    // measures this): the plan must remove it.
+    let mut scenario = Scenario::vs_rock(&Mix::on_curve());
+    scenario.mix.health.dc_offset = vec![0.0316, -0.001];
+    let plan = scenario.plan().unwrap();
+    let hp = &plan.settings.eq.high_pass;
+    assert!(plan.settings.eq.enabled && hp.enabled);
+    assert_eq!(hp.frequency_hz, lacquer_plan::DC_BLOCK_HZ);
+    assert!(
+        plan.decisions
+            .iter()
+            .any(|d| d.reason.contains("remove DC") && d.reason.contains("-30.0 dBFS")),
+        "{:#?}",
+        plan.decisions
+    );
+    // −80 dBFS is far below the analysis's warning level: left alone.
+    scenario.mix.health.dc_offset = vec![1e-4, 0.0];
+    let plan = scenario.plan().unwrap();
+    assert!(!plan.settings.eq.high_pass.enabled);
+}
