@@ -4,12 +4,12 @@
 //! Every file is measured on its own; one bad file does not stop the others,
 //! but it does decide the exit status, so a script can trust `$?`.
 
-use crate::exit::Code;
+use crate::exit::{Code, error_chain};
 use anyhow::Result;
 use clap::Args;
 use lacquer_core::analysis::{Analysis, AnalysisWarning, SixBands};
 use lacquer_core::{AudioBuffer, Db, Lufs};
-use lacquer_io::{DecodeOptions, Decoded, IoError, decode_file};
+use lacquer_io::{DecodeOptions, Decoded, decode_file};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -170,17 +170,6 @@ fn analysis_input(decoded: &Decoded) -> std::borrow::Cow<'_, AudioBuffer> {
     } else {
         Cow::Borrowed(&decoded.buffer)
     }
-}
-
-/// "outer: inner: innermost", so wrapped decoder errors are not lost.
-fn error_chain(error: &IoError) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(s) = source {
-        let _ = write!(message, ": {s}");
-        source = s.source();
-    }
-    message
 }
 
 fn render_table(entry: &Entry) -> String {

@@ -16,7 +16,7 @@ use lacquer_io::{DecodeOptions, decode_file};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::exit::Code;
+use crate::exit::{Code, error_chain};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -206,17 +206,6 @@ fn classify_file(
             ),
         )),
     }
-}
-
-/// "outer: inner: innermost", so wrapped errors are not lost.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let _ = write!(message, ": {s}");
-        source = s.source();
-    }
-    message
 }
 
 /// Width of the bar drawn for probability 1.

@@ -16,3 +16,16 @@ impl From<Code> for ExitCode {
         ExitCode::from(code as u8)
     }
 }
+
+/// "outer: inner: innermost", so wrapped errors (a decoder's, a model's)
+/// are not lost when a library error is printed.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}

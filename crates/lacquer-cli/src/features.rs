@@ -149,13 +149,7 @@ pub fn run(args: &FeaturesArgs) -> Result<Code> {
 
 /// Prints the error with its causes; the exit code says whose fault it was.
 fn report(error: &FeatureError) -> Result<Code> {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    eprintln!("error: {message}");
+    eprintln!("error: {}", crate::exit::error_chain(error));
     if matches!(error, FeatureError::ClipsFailed { .. }) {
         eprintln!("error: nothing was written");
     }

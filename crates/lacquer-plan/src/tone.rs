@@ -435,7 +435,7 @@ fn dc_blocking_high_pass(
         .dc_offset
         .iter()
         .filter(|o| o.is_finite() && **o != 0.0)
-        .map(|o| 20.0 * o.abs().log10())
+        .map(|&o| lacquer_core::Db::from_amplitude(o).0)
         .fold(f64::NEG_INFINITY, f64::max);
     if worst_dbfs < lacquer_core::analysis::DC_OFFSET_WARN_DBFS {
         return None;
