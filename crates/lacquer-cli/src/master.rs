@@ -77,6 +77,13 @@ pub struct Knobs {
     #[arg(long, value_name = "DBTP", allow_negative_numbers = true)]
     pub true_peak: Option<f64>,
 
+    /// Keep the polarity as it is. By default a channel that is upside down
+    /// (left and right correlated at -0.5 or below, in the lows as well) is
+    /// flipped back before anything else; use this for a mix that is
+    /// anti-phase on purpose.
+    #[arg(long)]
+    pub keep_polarity: bool,
+
     /// Extra genre profiles (*.toml) on top of the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub profiles_dir: Option<PathBuf>,
@@ -126,6 +133,7 @@ impl Knobs {
             true_peak_dbtp: self.true_peak,
             platform: self.platform.clone(),
             genre,
+            fix_polarity: !self.keep_polarity,
         })
     }
 

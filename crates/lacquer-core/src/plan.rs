@@ -48,6 +48,10 @@ pub struct PlanOptions {
     /// Platform id from `profiles/platforms.toml` (e.g. `spotify`).
     pub platform: String,
     pub genre: GenreChoice,
+    /// Flip one channel's polarity when the channels are strongly
+    /// anti-correlated (a channel wired upside down). Off keeps the
+    /// polarity as it is, for mixes that are anti-phase on purpose.
+    pub fix_polarity: bool,
 }
 
 impl Default for PlanOptions {
@@ -60,6 +64,7 @@ impl Default for PlanOptions {
             true_peak_dbtp: None,
             platform: "spotify".to_owned(),
             genre: GenreChoice::Auto,
+            fix_polarity: true,
         }
     }
 }
@@ -77,6 +82,7 @@ pub struct LoudnessTarget {
 pub enum PlanStage {
     Target,
     Genre,
+    Polarity,
     Eq,
     DynamicEq,
     Multiband,

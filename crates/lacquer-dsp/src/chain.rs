@@ -1,6 +1,6 @@
 //! The whole mastering chain: settings in, processed audio and meters out.
 //!
-//! Stages run in a fixed order (eq → dynamic EQ → multiband → glue →
+//! Stages run in a fixed order (polarity → eq → dynamic EQ → multiband → glue →
 //! saturation → stereo → gain → limiter) because each one expects the
 //! previous ones' result: the limiter must come last to own the ceiling, and
 //! the saturator sits after the compressors so it shapes what they leave.
@@ -15,6 +15,7 @@ use crate::eq::Eq;
 use crate::gain::Gain;
 use crate::limiter::Limiter;
 use crate::multiband::MultibandCompressor;
+use crate::polarity::Polarity;
 use crate::saturation::Saturator;
 use crate::stereo::StereoShaper;
 use crate::{DspError, Processor};
@@ -45,6 +46,7 @@ pub struct ChainMeters {
 /// The chain of stages built from one [`ChainSettings`].
 #[derive(Debug)]
 pub struct Chain {
+    polarity: Option<Polarity>,
     eq: Option<Eq>,
     dynamic_eq: Option<DynamicEq>,
     multiband: Option<MultibandCompressor>,
@@ -61,6 +63,9 @@ pub struct Chain {
 macro_rules! for_each_stage {
     ($chain:expr, |$stage:ident| $body:expr) => {{
         let c = $chain;
+        if let Some($stage) = c.polarity.as_mut() {
+            $body;
+        }
         if let Some($stage) = c.eq.as_mut() {
             $body;
         }
@@ -96,6 +101,7 @@ impl Chain {
     pub fn new(settings: &ChainSettings) -> Self {
         let s = settings;
         Self {
+            polarity: (!s.polarity.is_neutral()).then(|| Polarity::new(&s.polarity)),
             eq: s.eq.enabled.then(|| Eq::new(&s.eq)),
             dynamic_eq: s.dynamic_eq.enabled.then(|| DynamicEq::new(&s.dynamic_eq)),
             multiband: s

@@ -20,6 +20,7 @@ pub mod gain;
 pub mod limiter;
 pub mod multiband;
 pub mod oversample;
+pub mod polarity;
 pub mod processor;
 pub mod saturation;
 pub mod stereo;

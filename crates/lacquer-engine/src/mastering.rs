@@ -30,6 +30,10 @@ pub struct Steering {
     pub low_end_correlation_min: Option<f64>,
     /// Notes from deciding (low genre confidence, …).
     pub warnings: Vec<ReportWarning>,
+    /// The input measured after a polarity correction, when there was one:
+    /// the plan was made from it, and the gate compares the output with it
+    /// (the uncorrected input's tone and width describe a cancelled mid).
+    pub corrected_input: Option<Analysis>,
 }
 
 impl Steering {
@@ -43,6 +47,7 @@ impl Steering {
             dynamics_target: None,
             low_end_correlation_min: None,
             warnings: Vec::new(),
+            corrected_input: None,
         }
     }
 }
@@ -58,7 +63,7 @@ pub struct Mastered {
 }
 
 /// Runs the plan on a decoded input, encodes, measures and gates.
-/// `input_analysis` is the analysis the plan was made from; `started` is
+/// `input_analysis` is the input as decoded and measured; `started` is
 /// when work on this file began (for `runtime_seconds`).
 pub fn master_decoded(
     decoded: &Decoded,
@@ -75,7 +80,7 @@ pub fn master_decoded(
         source,
     })?;
     let gate = run_gate(&GateInput {
-        input: input_analysis,
+        input: steering.corrected_input.as_ref().unwrap_or(input_analysis),
         output: &output_analysis,
         target: &steering.plan.target,
         tonal_target: steering.tonal_target.as_ref(),

@@ -14,15 +14,19 @@ use crate::render::ExportOptions;
 use crate::report::{Device, MasterReport, ReportWarning};
 use crate::tonal::TonalCurve;
 use lacquer_analysis::analyze;
+use lacquer_core::chain::PolaritySettings;
 use lacquer_core::{
-    Analysis, GenreChoice, GenreScores, Intent, PlanOptions, PlatformTable, Profile, TargetRange,
+    Analysis, AudioBuffer, GenreChoice, GenreScores, Intent, PlanOptions, PlatformTable, Profile,
+    TargetRange,
 };
+use lacquer_dsp::Processor;
+use lacquer_dsp::polarity::Polarity;
 use lacquer_genre::GenreModel;
 use lacquer_io::{
     DecodeOptions, Decoded, Overwrite, decode_file, ensure_output_is_not_input,
     write_bytes_atomically,
 };
-use lacquer_plan::{PlanInput, choose_profile_blend, plan};
+use lacquer_plan::{PlanInput, PolarityFix, choose_profile_blend, detect_inverted_polarity, plan};
 use lacquer_reference::{
     ProfileStore, blend_profiles, builtin_platforms, deltas_vs_profile, deltas_vs_reference,
 };
@@ -213,6 +217,27 @@ impl Engine {
             source,
         };
 
+        // An upside-down channel is repaired before anything else is
+        // measured: the classifier, the deltas and the plan all see the
+        // corrected mix (the chain repeats the flip as its first stage).
+        let polarity_fix = detect_inverted_polarity(analysis, options);
+        let corrected = match &polarity_fix {
+            Some(fix) => {
+                let buffer = with_polarity(&decoded.buffer, &fix.settings);
+                let analysis = analyze(&buffer).map_err(|source| EngineError::Analysis {
+                    path: path.clone(),
+                    source,
+                })?;
+                Some((buffer, analysis))
+            }
+            None => None,
+        };
+        let (buffer, analysis) = corrected
+            .as_ref()
+            .map_or((&decoded.buffer, analysis), |(b, a)| (b, a));
+        let mut warnings: Vec<ReportWarning> = polarity_fix.iter().map(polarity_warning).collect();
+        let corrected_input = corrected.as_ref().map(|(_, a)| a.clone());
+
         if options.intent == Intent::Reference {
             let reference =
                 reference.ok_or_else(|| EngineError::MissingReference { path: path.clone() })?;
@@ -223,6 +248,7 @@ impl Engine {
             );
             let plan = plan(&PlanInput {
                 analysis,
+                polarity: polarity_fix.as_ref(),
                 genre: None,
                 profile: None,
                 profile_blend: &[],
@@ -254,19 +280,21 @@ impl Engine {
                 tonal_target: TonalCurve::from_analysis(&reference.analysis),
                 dynamics_target,
                 low_end_correlation_min: None,
-                warnings: Vec::new(),
+                warnings,
+                corrected_input,
             });
         }
 
-        let genre: Option<GenreScores> = match (&options.genre, &self.model) {
-            (GenreChoice::Auto, Some(model)) => Some(model.classify(&decoded.buffer).map_err(
-                |source| EngineError::Genre {
-                    path: path.clone(),
-                    source,
-                },
-            )?),
-            _ => None,
-        };
+        let genre: Option<GenreScores> =
+            match (&options.genre, &self.model) {
+                (GenreChoice::Auto, Some(model)) => Some(model.classify(buffer).map_err(
+                    |source| EngineError::Genre {
+                        path: path.clone(),
+                        source,
+                    },
+                )?),
+                _ => None,
+            };
         let names = self.profiles.names();
         let blend =
             choose_profile_blend(genre.as_ref(), &options.genre, &names).map_err(plan_err)?;
@@ -284,6 +312,7 @@ impl Engine {
         let deltas = deltas_vs_profile(analysis, &profile, &blend);
         let plan = plan(&PlanInput {
             analysis,
+            polarity: polarity_fix.as_ref(),
             genre: genre.as_ref(),
             profile: Some(&profile),
             profile_blend: &blend,
@@ -293,7 +322,6 @@ impl Engine {
             options,
         })
         .map_err(plan_err)?;
-        let mut warnings = Vec::new();
         if blend.len() > 1 {
             warnings.push(ReportWarning {
                 code: "genre_blended".into(),
@@ -318,6 +346,7 @@ impl Engine {
             }),
             low_end_correlation_min: Some(profile.stereo.low_end_correlation_min),
             warnings,
+            corrected_input,
         })
     }
 
@@ -414,5 +443,30 @@ impl Engine {
             report: mastered.report,
             chart_note,
         })
+    }
+}
+
+/// A copy of `buffer` with the polarity flips applied, exactly as the
+/// chain's first stage applies them.
+fn with_polarity(buffer: &AudioBuffer, settings: &PolaritySettings) -> AudioBuffer {
+    let mut flipped = buffer.clone();
+    let mut stage = Polarity::new(settings);
+    if let [left, right] = flipped.channels_mut().as_mut_slice()
+        && stage
+            .prepare(buffer.sample_rate(), left.len().max(1))
+            .is_ok()
+    {
+        stage.process(left, right);
+    }
+    flipped
+}
+
+fn polarity_warning(fix: &PolarityFix) -> ReportWarning {
+    ReportWarning {
+        code: "polarity_corrected".into(),
+        message: format!(
+            "one channel was polarity-inverted (correlation {:.2}); the master flips it back (keep it with --keep-polarity)",
+            fix.mix_correlation
+        ),
     }
 }

@@ -97,9 +97,6 @@ fn engine(load_model: bool) -> Engine {
 }
 
 #[test]
-#[ignore = "fails (issue 5 note): loudness and true peak meet every preset, but the gate fails on \
-            pingus rough-journey, whose channels are in opposite polarity (correlation -1.00): \
-            the chain has no polarity correction yet"]
 fn real_tracks_meet_every_platform_target_and_pass_the_gate() {
     let engine = engine(true);
     let platforms = engine.platforms().platforms.clone();
@@ -407,4 +404,61 @@ fn the_decoded_input_and_the_report_agree() {
     assert!(r.gate.checks.len() >= 10);
     assert!(r.deltas.is_some() && r.tonal_target.is_some());
     assert!(!r.plan.decisions.is_empty(), "every plan says why");
+}
+
+/// A generated mix with its right channel upside down: the master flips it
+/// back (correlation positive again, the mono sum whole), the plan says so,
+/// and `fix_polarity: false` leaves it inverted.
+#[test]
+fn an_inverted_channel_is_flipped_back_unless_kept() {
+    /// Output correlation at least this after the fix (the mix's own
+    /// correlation, before inversion, is about 0.8).
+    const FIXED_CORRELATION_MIN: f64 = 0.5;
+    let engine = engine(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mix = demo_mix(44_100, 10.0, -6.0, 41);
+    let inverted_right: Vec<f32> = mix.channel(1).iter().map(|x| -x).collect();
+    let inverted = AudioBuffer::stereo(44_100, mix.channel(0).to_vec(), inverted_right).unwrap();
+    let input = dir.path().join("inverted.wav");
+    write_wav(&inverted, &input);
+    let export = ExportOptions {
+        format: OutputFormat::Wav(WavEncoding::Float32),
+        sample_rate_hz: None,
+    };
+    let input_corr = analyze(&inverted).unwrap().stereo.correlation.unwrap();
+    assert!(input_corr < -0.5, "fixture correlation {input_corr}");
+
+    for fix_polarity in [true, false] {
+        let options = PlanOptions {
+            genre: GenreChoice::Named("electronic".into()),
+            fix_polarity,
+            ..PlanOptions::default()
+        };
+        let m = engine
+            .master_in_memory(&input, None, &options, &export, device())
+            .unwrap();
+        let out_corr = m.report.output_analysis.stereo.correlation.unwrap();
+        let flipped = m.report.plan.settings.polarity.invert_right;
+        let said = m
+            .report
+            .plan
+            .decisions
+            .iter()
+            .any(|d| d.stage == lacquer_core::PlanStage::Polarity);
+        println!("fix_polarity {fix_polarity}: input corr {input_corr:.2}, output {out_corr:.2}");
+        assert!(said, "the plan explains the polarity either way");
+        if fix_polarity {
+            assert!(flipped);
+            assert!(out_corr >= FIXED_CORRELATION_MIN, "{out_corr}");
+            assert!(
+                m.report
+                    .warnings
+                    .iter()
+                    .any(|w| w.code == "polarity_corrected")
+            );
+        } else {
+            assert!(!flipped);
+            assert!(out_corr < -0.5, "{out_corr}");
+        }
+    }
 }

@@ -24,6 +24,7 @@ mod blend;
 mod dynamics;
 mod error;
 mod output;
+mod polarity;
 mod spectrum;
 mod stereo;
 mod target;
@@ -35,6 +36,7 @@ pub use blend::{
 };
 pub use error::PlanError;
 pub use output::{GAIN_RANGE_DB, limiter_loudness_cost_db};
+pub use polarity::{INVERTED_POLARITY_CORRELATION, PolarityFix, detect_inverted_polarity};
 pub use target::{
     CEILING_RANGE_DBTP, LOUD_TARGET_RANGE_LUFS, TARGET_LUFS_RANGE, WIDTH_RANGE_PERCENT,
 };
@@ -48,8 +50,11 @@ use lacquer_core::{
 /// Everything the planner reads. All borrowed: the planner keeps nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanInput<'a> {
-    /// The mix as measured.
+    /// The mix as measured; after the polarity fix when `polarity` is given.
     pub analysis: &'a Analysis,
+    /// A polarity flip found by [`detect_inverted_polarity`] on the mix as
+    /// it came in. The caller applies it and measures again before planning.
+    pub polarity: Option<&'a PolarityFix>,
     /// The classifier's scores, when it ran (quoted in the reasons).
     pub genre: Option<&'a GenreScores>,
     /// The (blended) target profile; `None` in reference mode. Without one
@@ -99,6 +104,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         ));
     }
     let loudness_target = target::choose(&ctx, &mut decisions)?;
+    let polarity = polarity::plan(
+        input.analysis,
+        input.polarity,
+        input.options,
+        &mut decisions,
+    );
     let tone = tone::plan(&ctx, &mut decisions)?;
     let dynamics = dynamics::plan(&ctx, &loudness_target, &tone, &mut decisions);
     let stereo = stereo::plan(&ctx, &mut decisions);
@@ -107,6 +118,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     decisions.sort_by_key(|d| stage_order(d.stage));
     Ok(Plan {
         settings: ChainSettings {
+            polarity,
             eq: tone.eq,
             dynamic_eq: tone.dynamic_eq,
             multiband: dynamics.multiband,
@@ -132,14 +144,15 @@ fn stage_order(stage: PlanStage) -> u8 {
     match stage {
         PlanStage::Genre => 0,
         PlanStage::Target => 1,
-        PlanStage::Eq => 2,
-        PlanStage::DynamicEq => 3,
-        PlanStage::Multiband => 4,
-        PlanStage::Glue => 5,
-        PlanStage::Saturation => 6,
-        PlanStage::Stereo => 7,
-        PlanStage::Gain => 8,
-        PlanStage::Limiter => 9,
+        PlanStage::Polarity => 2,
+        PlanStage::Eq => 3,
+        PlanStage::DynamicEq => 4,
+        PlanStage::Multiband => 5,
+        PlanStage::Glue => 6,
+        PlanStage::Saturation => 7,
+        PlanStage::Stereo => 8,
+        PlanStage::Gain => 9,
+        PlanStage::Limiter => 10,
     }
 }
 

@@ -2,10 +2,12 @@
 //!
 //! Low-end mono safety matters more than width: out-of-phase bass cancels on
 //! mono playback and upsets vinyl and club systems, so the lows are made
-//! mono whenever their correlation is under what the target's masters keep.
+//! mono whenever their correlation is under what the target's masters keep,
+//! unless they are anti-phase: then mono lows would cancel the bass itself.
 //! Width moves are small (±15 %), only above the lows, and widening always
 //! runs with the correlation guard on.
 
+use crate::polarity::INVERTED_POLARITY_CORRELATION;
 use crate::{Ctx, decision, fmt_hz, fmt_num};
 use lacquer_core::chain::StereoSettings;
 use lacquer_core::{Decision, PlanStage};
@@ -103,7 +105,17 @@ fn mono_bass(ctx: &Ctx<'_>, settings: &mut StereoSettings, decisions: &mut Vec<D
         _ => return,
     };
     let shortfall = ctx.deltas.low_end_correlation.unwrap_or(wanted - mix_corr);
-    if shortfall > LOW_END_CORRELATION_TOLERANCE {
+    if shortfall > LOW_END_CORRELATION_TOLERANCE && mix_corr <= INVERTED_POLARITY_CORRELATION {
+        // Mono lows keep the MID, which anti-phase lows have all but
+        // cancelled: the fix would remove the bass it means to protect.
+        decisions.push(decision(
+            PlanStage::Stereo,
+            format!(
+                "low end left stereo: its correlation below 150 Hz is {mix_corr:.2} (anti-phase), \
+                 so making it mono would cancel the bass; fix the polarity in the mix"
+            ),
+        ));
+    } else if shortfall > LOW_END_CORRELATION_TOLERANCE {
         settings.mono_bass = true;
         settings.mono_below_hz = cutoff;
         decisions.push(decision(

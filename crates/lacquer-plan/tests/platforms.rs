@@ -51,6 +51,7 @@ fn every_platform_preset_lands_on_target_under_its_ceiling() -> Result<()> {
                     platform: platform.id.clone(),
                     ..lacquer_core::PlanOptions::default()
                 },
+                polarity: None,
             };
             let plan = scenario.plan()?;
             let target = plan.target.integrated_lufs.0;

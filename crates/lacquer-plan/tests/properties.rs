@@ -216,6 +216,7 @@ fn every_non_neutral_stage_has_a_reason() {
         let s = &plan.settings;
         let has = |stage: PlanStage| plan.decisions.iter().any(|d| d.stage == stage);
         let checks = [
+            (!s.polarity.is_neutral(), PlanStage::Polarity),
             (s.eq.enabled, PlanStage::Eq),
             (s.dynamic_eq.enabled, PlanStage::DynamicEq),
             (s.multiband.enabled, PlanStage::Multiband),

@@ -81,6 +81,8 @@ fn random_scenario(rng: &mut Rng) -> Scenario {
     if rng.uniform() < 0.2 {
         scenario.platform = cd();
     }
+    // As the engine does (it would also measure the flipped mix again).
+    scenario.polarity = lacquer_plan::detect_inverted_polarity(&scenario.mix, &scenario.options);
     scenario
 }
 

@@ -157,6 +157,7 @@ fn reference_mode_halves_the_tonal_distance_and_lands_on_the_reference_loudness(
             intent: Intent::Reference,
             ..lacquer_core::PlanOptions::default()
         },
+        polarity: None,
     };
     let plan = scenario.plan()?;
     let (out, start_error) = master(&plan, &mix)?;
@@ -232,6 +233,7 @@ fn profile_mode_moves_a_bright_mix_toward_the_profile_and_a_remaster_is_near_neu
         reference: None,
         platform: spotify(),
         options: lacquer_core::PlanOptions::default(),
+        polarity: None,
     };
     let plan = scenario_for(&bright_a).plan()?;
     let (out, start_error) = master(&plan, &bright)?;

@@ -7,12 +7,14 @@
 mod dynamics;
 mod eq;
 mod limiter;
+mod polarity;
 mod saturation;
 mod stereo;
 
 pub use dynamics::*;
 pub use eq::*;
 pub use limiter::*;
+pub use polarity::*;
 pub use saturation::*;
 pub use stereo::*;
 
@@ -22,6 +24,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChainSettings {
+    /// Channel polarity flips, applied first.
+    pub polarity: PolaritySettings,
     pub eq: EqSettings,
     pub dynamic_eq: DynamicEqSettings,
     pub multiband: MultibandSettings,
@@ -69,6 +73,7 @@ mod tests {
     #[test]
     fn every_stage_is_off_by_default() {
         let s = ChainSettings::default();
+        assert!(s.polarity.is_neutral());
         assert!(!s.eq.enabled && !s.dynamic_eq.enabled && !s.multiband.enabled);
         assert!(!s.glue.enabled && !s.saturation.enabled && !s.stereo.enabled);
         assert!(!s.limiter.enabled);

@@ -437,6 +437,7 @@ pub struct Scenario {
     pub reference: Option<Analysis>,
     pub platform: Platform,
     pub options: lacquer_core::PlanOptions,
+    pub polarity: Option<lacquer_plan::PolarityFix>,
 }
 
 impl Scenario {
@@ -454,6 +455,7 @@ impl Scenario {
             reference: None,
             platform: spotify(),
             options: lacquer_core::PlanOptions::default(),
+            polarity: None,
         }
     }
 
@@ -474,12 +476,14 @@ impl Scenario {
                 intent: lacquer_core::Intent::Reference,
                 ..lacquer_core::PlanOptions::default()
             },
+            polarity: None,
         }
     }
 
     pub fn input(&self) -> lacquer_plan::PlanInput<'_> {
         lacquer_plan::PlanInput {
             analysis: &self.mix,
+            polarity: self.polarity.as_ref(),
             genre: self.scores.as_ref(),
             profile: self.profile.as_ref(),
             profile_blend: &self.blend,
