@@ -23,6 +23,7 @@ pub mod oversample;
 pub mod polarity;
 pub mod processor;
 pub mod saturation;
+mod simd;
 pub mod stereo;
 
 pub use error::DspError;

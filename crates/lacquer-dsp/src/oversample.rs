@@ -12,6 +12,7 @@
 //! no tables to trust) for [`STOPBAND_ATTENUATION_DB`] of rejection above the
 //! audio band and a passband up to [`PASSBAND_FRACTION`] of the base Nyquist.
 
+use crate::simd::dispatch_avx2;
 use lacquer_core::window::kaiser;
 use std::f64::consts::PI;
 
@@ -171,15 +172,29 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Outputs computed together by the block FIRs: enough independent
-/// accumulators to hide add latency, few enough to stay in registers.
+/// accumulators to hide add latency, few enough to stay in registers
+/// (four vector registers: SSE2 baseline, AVX2).
 const TILE: usize = 16;
+#[cfg(target_arch = "x86_64")]
+const TILE_AVX2: usize = 32;
 
 /// `out[j] = Σ_i taps[i] · input[j + i]` for every `j`, vectorised across
 /// outputs (each output's sum runs over the taps in a fixed order, so a
-/// value never depends on which tile or block computed it).
-/// `input` must hold at least `out.len() + taps.len() - 1` samples.
+/// value never depends on which tile, block or instruction set computed
+/// it). `input` must hold at least `out.len() + taps.len() - 1` samples.
 #[inline]
 pub(crate) fn fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    dispatch_avx2!(fir_block_avx2, fir_tiles::<TILE>, (taps, input, out))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fir_block_avx2(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    fir_tiles::<TILE_AVX2>(taps, input, out);
+}
+
+#[inline(always)]
+fn fir_tiles<const TILE: usize>(taps: &[f32], input: &[f32], out: &mut [f32]) {
     let n = out.len();
     debug_assert!(input.len() + 1 >= n + taps.len());
     let mut j = 0;
@@ -215,6 +230,21 @@ pub(crate) fn fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) {
 /// multiplies.
 #[inline]
 pub(crate) fn symmetric_fir_block(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    dispatch_avx2!(
+        symmetric_fir_block_avx2,
+        symmetric_fir_tiles::<TILE>,
+        (taps, input, out)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn symmetric_fir_block_avx2(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    symmetric_fir_tiles::<TILE_AVX2>(taps, input, out);
+}
+
+#[inline(always)]
+fn symmetric_fir_tiles<const TILE: usize>(taps: &[f32], input: &[f32], out: &mut [f32]) {
     let len = taps.len();
     let half = &taps[..len / 2];
     let n = out.len();
