@@ -255,20 +255,16 @@ fn reference_mode_halves_the_tonal_distance_and_matches_loudness() {
     assert!(m.report.gate.passed, "{}", m.report.gate.failure_summary());
 }
 
-#[test]
-#[ignore = "fails (issue 5 note): a re-master moves the tonal curve 1.83 dB mean, limit 0.5 dB; \
-            intensity 70 % moves 70 % of the remaining profile delta again on every pass"]
-fn remastering_a_master_changes_little() {
-    let engine = engine(true);
+/// Masters each input, masters the master again at the same settings and
+/// returns the inputs whose second pass moved loudness or tone beyond the
+/// issue's limits.
+fn remaster_failures(engine: &Engine, inputs: &[PathBuf]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let generated = dir.path().join("demo.wav");
-    write_wav(&demo_mix(44_100, 15.0, -6.0, 31), &generated);
-    let mut inputs = vec![generated];
-    inputs.extend(ci_clips().into_iter().take(2));
     let export = ExportOptions {
         format: OutputFormat::Wav(WavEncoding::Float32),
         sample_rate_hz: None,
     };
+    let mut failures = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let options = PlanOptions::default();
         let first = engine
@@ -283,14 +279,40 @@ fn remastering_a_master_changes_little() {
         let b = &second.report.output_analysis;
         let dl = b.loudness.integrated_lufs.unwrap().0 - a.loudness.integrated_lufs.unwrap().0;
         let dt = distance(a, b);
+        let name = input.file_name().unwrap().to_string_lossy();
         println!(
-            "{}: re-master moved loudness {dl:+.3} LU, tonal curve {dt:.3} dB mean ({} decisions the second time)",
-            input.file_name().unwrap().to_string_lossy(),
+            "{name}: re-master moved loudness {dl:+.3} LU, tonal curve {dt:.3} dB mean ({} decisions the second time)",
             second.report.plan.decisions.len()
         );
-        assert!(dl.abs() <= REMASTER_LOUDNESS_TOL_LU);
-        assert!(dt <= REMASTER_TONAL_TOL_DB);
+        if dl.abs() > REMASTER_LOUDNESS_TOL_LU || dt > REMASTER_TONAL_TOL_DB {
+            failures.push(format!("{name}: {dl:+.3} LU, {dt:.3} dB"));
+        }
     }
+    failures
+}
+
+#[test]
+fn remastering_a_real_master_changes_little() {
+    let failures = remaster_failures(&engine(true), &ci_clips());
+    assert!(
+        failures.is_empty(),
+        "re-masters beyond {REMASTER_LOUDNESS_TOL_LU} LU / {REMASTER_TONAL_TOL_DB} dB: {failures:?}"
+    );
+}
+
+/// The generated demo mix is far from every profile (the classifier calls
+/// it chiptune; its air is 18 dB above that profile's): the first pass
+/// cuts such bands only by the EQ's 5 dB limit, so a second pass cuts
+/// again. Kept as a measured limitation, not hidden.
+#[test]
+#[ignore = "known limitation (issue 5 note): a mix beyond the EQ's cut limit is moved again by a \
+            re-master; the generated demo mix measured 2.04 dB mean against the 0.5 dB limit"]
+fn remastering_a_mix_beyond_the_eq_limits_changes_little() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("demo.wav");
+    write_wav(&demo_mix(44_100, 15.0, -6.0, 31), &generated);
+    let failures = remaster_failures(&engine(true), &[generated]);
+    assert!(failures.is_empty(), "{failures:?}");
 }
 
 #[test]

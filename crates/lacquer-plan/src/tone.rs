@@ -1,12 +1,19 @@
 //! Tone: the match-EQ curve, the rumble high-pass and the dynamic EQ.
 //!
-//! The curve follows the smoothed tonal deltas, but conservatively: a
-//! deadband absorbs differences no one can hear or measure reliably, the
-//! intensity scales how far the move goes, and where a genre's own masters
-//! disagree (a wide profile spread) the planner trusts the profile less.
-//! Reference mode trusts its single reference fully and matches it at full
-//! strength. The high-pass and the dynamic EQ need evidence (a band well
-//! above the target); a plan never "fixes" what is not broken.
+//! The curve follows the smoothed tonal deltas, but conservatively. The
+//! target is first slid onto the mix by their median difference (tone is
+//! compared at equal loudness, and a mix heavy in the mids, where loudness
+//! lives, would otherwise read as "every other band is off"). Each band
+//! then moves only to the edge of a tolerance around the slid target: a
+//! deadband (differences no one can hear or measure reliably) plus, below
+//! full intensity, a share of the genre's own spread in that band, since
+//! where the genre's masters disagree a mix may sit further from their
+//! typical curve. Stopping at the edge, rather than moving a fixed share
+//! of the difference, is what makes a re-master change little: the master
+//! is inside every tolerance when it is planned again. Boosts larger than
+//! the EQ may give are not half-made: the mix has little in such a band.
+//! The high-pass and the dynamic EQ need evidence (a band well above the
+//! target); a plan never "fixes" what is not broken.
 
 use crate::error::PlanError;
 use crate::spectrum::{BandPowers, curve_gain_db};
@@ -37,11 +44,9 @@ pub const MATCH_HIGH_HZ: f64 = 16_000.0;
 /// Extra curve point below `MATCH_LOW_HZ`: it carries a cut downward but
 /// never a boost, so a bass boost does not reach into the infrasonic range.
 const ANCHOR_HZ: f64 = 20.0;
-/// A profile band whose masters spread by at most this much is trusted
-/// fully; wider spreads scale the move by `FULL_TRUST_SPREAD_DB / spread`.
-pub const FULL_TRUST_SPREAD_DB: f64 = 2.0;
-/// Trust never falls below this.
-pub const MIN_TRUST: f64 = 0.25;
+/// Spread assumed where no profile gives one (reference mode below full
+/// strength, a profile without spreads), dB.
+pub const NOMINAL_SPREAD_DB: f64 = 2.0;
 /// A curve whose largest move is under this is not worth a filter.
 const MIN_CURVE_MOVE_DB: f64 = 0.1;
 /// High-pass when the 20–25 Hz bands are this far above the target.
@@ -151,7 +156,8 @@ pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> Result<ToneP
         return Ok(out);
     }
 
-    let curve = match_curve(ctx, tonal, decisions);
+    let offset_db = alignment_offset_db(tonal);
+    let curve = match_curve(ctx, tonal, offset_db, decisions);
     if !curve.is_empty() {
         out.eq.enabled = true;
         out.eq.match_eq = MatchEqSettings {
@@ -170,7 +176,7 @@ pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> Result<ToneP
     }
     if let Some(powers) = &out.powers {
         out.loudness_change_db = powers.loudness_change_db(&curve);
-        out.dynamic_eq = dynamic_eq(ctx, tonal, powers, &curve, decisions);
+        out.dynamic_eq = dynamic_eq(ctx, tonal, offset_db, powers, &curve, decisions);
     }
     out.curve = curve;
     Ok(out)
@@ -192,66 +198,142 @@ fn max_cut(ctx: &Ctx<'_>) -> f64 {
     }
 }
 
-/// Trust in the profile at `f_hz` (1 in reference mode) and the spread it
-/// came from.
-fn trust_at(ctx: &Ctx<'_>, f_hz: f64) -> (f64, Option<f64>) {
-    const SAME_CENTRE_RELATIVE: f64 = 0.02;
-    let Some(profile) = ctx.profile else {
-        return (1.0, None);
-    };
-    let spread = profile
-        .tonal
-        .third_octave_centres_hz
-        .iter()
-        .zip(&profile.tonal.mid_spread_db)
-        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
-        .map(|(_, s)| s.0)
-        .filter(|s| s.is_finite() && *s > 0.0);
-    match spread {
-        Some(s) => ((FULL_TRUST_SPREAD_DB / s).clamp(MIN_TRUST, 1.0), Some(s)),
-        None => (1.0, None),
+fn deadband_db(ctx: &Ctx<'_>) -> f64 {
+    if ctx.reference_mode {
+        REFERENCE_DEADBAND_DB
+    } else {
+        PROFILE_DEADBAND_DB
     }
+}
+
+/// The genre's spread at `f_hz` (the profile's, else nominal) and whether
+/// it came from the profile.
+fn spread_at(ctx: &Ctx<'_>, f_hz: f64) -> (f64, bool) {
+    const SAME_CENTRE_RELATIVE: f64 = 0.02;
+    let measured = ctx.profile.and_then(|profile| {
+        profile
+            .tonal
+            .third_octave_centres_hz
+            .iter()
+            .zip(&profile.tonal.mid_spread_db)
+            .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
+            .map(|(_, s)| s.0)
+            .filter(|s| s.is_finite() && *s >= 0.0)
+    });
+    measured.map_or((NOMINAL_SPREAD_DB, false), |s| (s, true))
+}
+
+/// How close to the target a band must come before it is left alone, dB:
+/// the deadband plus `(1 − s)/s` of the genre's spread, `s` the strength
+/// (intensity). All of the spread at 50 %, none at 100 %, growing without
+/// bound toward 0 % so the knob reaches "no moves" smoothly.
+pub(crate) fn tolerance_db(ctx: &Ctx<'_>, f_hz: f64) -> f64 {
+    let (spread, _) = spread_at(ctx, f_hz);
+    deadband_db(ctx) + spread * (1.0 - ctx.strength) / ctx.strength
 }
 
 struct BandMove {
     f_hz: f64,
     delta_db: f64,
     gain_db: f64,
-    trust: f64,
+    tolerance_db: f64,
+    /// The genre's spread, when the profile gave it.
     spread_db: Option<f64>,
     limited: bool,
+    /// So far below the target that a mastering boost could not get it
+    /// there: the mix has little in that band to lift, and lifting it
+    /// would mostly raise noise. Left alone.
+    absent: bool,
 }
 
-fn match_curve(
-    ctx: &Ctx<'_>,
-    tonal: &TonalDeltas,
-    decisions: &mut Vec<Decision>,
-) -> Vec<MatchPoint> {
-    let deadband = if ctx.reference_mode {
-        REFERENCE_DEADBAND_DB
-    } else {
-        PROFILE_DEADBAND_DB
-    };
+/// Each band's move toward the target, judged with `offset_db` added to
+/// every delta.
+fn band_moves(ctx: &Ctx<'_>, tonal: &TonalDeltas, offset_db: f64) -> Vec<BandMove> {
     let (boost_limit, cut_limit) = (max_boost(ctx), max_cut(ctx));
-    let moves: Vec<BandMove> = tonal
+    let deadband = deadband_db(ctx);
+    tonal
         .third_octave_centres_hz
         .iter()
         .zip(&tonal.mid_db)
         .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
         .map(|(f, d)| {
-            let (trust, spread_db) = trust_at(ctx, f.0);
-            let wanted = (d.0.abs() - deadband).max(0.0) * ctx.strength * trust;
-            let limit = if d.0 > 0.0 { boost_limit } else { cut_limit };
+            let tolerance_db = tolerance_db(ctx, f.0);
+            let (spread, from_profile) = spread_at(ctx, f.0);
+            let judged = d.0 + offset_db;
+            let wanted = (judged.abs() - tolerance_db).max(0.0);
+            let limit = if judged > 0.0 { boost_limit } else { cut_limit };
+            // Judged without the intensity's tolerance, so that more
+            // intensity never turns a boost off.
+            let absent = judged > 0.0 && judged - deadband > boost_limit;
             BandMove {
                 f_hz: f.0,
                 delta_db: d.0,
-                gain_db: wanted.min(limit).copysign(d.0),
-                trust,
-                spread_db,
-                limited: wanted > limit,
+                gain_db: if absent {
+                    0.0
+                } else {
+                    wanted.min(limit).copysign(judged)
+                },
+                tolerance_db,
+                spread_db: from_profile.then_some(spread),
+                limited: !absent && wanted > limit,
+                absent,
             }
         })
+        .collect()
+}
+
+/// The match-EQ curve for `moves`: a point per band and an anchor below.
+fn curve_of(moves: &[BandMove]) -> Vec<MatchPoint> {
+    let mut curve = Vec::with_capacity(moves.len() + 1);
+    let first_gain = moves.first().map_or(0.0, |m| m.gain_db);
+    curve.push(MatchPoint {
+        frequency_hz: ANCHOR_HZ,
+        gain_db: first_gain.min(0.0),
+    });
+    curve.extend(moves.iter().map(|m| MatchPoint {
+        frequency_hz: m.f_hz,
+        gain_db: m.gain_db,
+    }));
+    curve
+}
+
+/// Tonal curves are compared at equal loudness, but loudness lives in the
+/// mids: a mix heavy there reads as "mids above, everything else below",
+/// and cutting the mids alone would lift everything else once the master
+/// is brought back to its target. So the target is first slid onto the
+/// mix the way an engineer overlays two spectra, on their bulk: by the
+/// median difference over the matched bands (robust to the few bands that
+/// are far off, which are the ones to move). Moves are judged against the
+/// slid target. A master made this way is slid the same way the second
+/// time, so what was brought within tolerance stays there.
+fn alignment_offset_db(tonal: &TonalDeltas) -> f64 {
+    let mut deltas: Vec<f64> = tonal
+        .third_octave_centres_hz
+        .iter()
+        .zip(&tonal.mid_db)
+        .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
+        .map(|(_, d)| d.0)
         .collect();
+    deltas.sort_by(f64::total_cmp);
+    let n = deltas.len();
+    let median = match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => deltas[n / 2],
+        _ => 0.5 * (deltas[n / 2 - 1] + deltas[n / 2]),
+    };
+    (-median).clamp(-MAX_ALIGNMENT_DB, MAX_ALIGNMENT_DB)
+}
+
+/// The alignment never slides the target further than this, dB.
+pub const MAX_ALIGNMENT_DB: f64 = 6.0;
+
+fn match_curve(
+    ctx: &Ctx<'_>,
+    tonal: &TonalDeltas,
+    offset_db: f64,
+    decisions: &mut Vec<Decision>,
+) -> Vec<MatchPoint> {
+    let moves = band_moves(ctx, tonal, offset_db);
 
     let largest = moves
         .iter()
@@ -265,18 +347,18 @@ fn match_curve(
             .max_by(|a, b| a.1.0.abs().total_cmp(&b.1.0.abs()));
         let detail = biggest_delta.map_or_else(String::new, |(f, d)| {
             format!(
-                " (largest difference {:.1} dB at {})",
+                " (largest difference {:.1} dB at {}, tolerance there {:.1} dB)",
                 d.0.abs(),
-                fmt_hz(f.0)
+                fmt_hz(f.0),
+                tolerance_db(ctx, f.0)
             )
         });
         decisions.push(decision(
             PlanStage::Eq,
             format!(
-                "tone left alone: every 1/3 octave {}–{} within the {} dB deadband of {}{detail}",
+                "tone left alone: every 1/3 octave {}–{} within its tolerance of {}{detail}",
                 fmt_hz(MATCH_LOW_HZ),
                 fmt_hz(MATCH_HIGH_HZ),
-                fmt_num(deadband),
                 ctx.target_name
             ),
         ));
@@ -284,18 +366,21 @@ fn match_curve(
     }
 
     describe_moves(ctx, &moves, decisions);
-    let mut curve = Vec::with_capacity(moves.len() + 1);
-    let first_gain = moves.first().map_or(0.0, |m| m.gain_db);
-    curve.push(MatchPoint {
-        frequency_hz: ANCHOR_HZ,
-        gain_db: first_gain.min(0.0),
-    });
-    curve.extend(moves.iter().map(|m| MatchPoint {
-        frequency_hz: m.f_hz,
-        gain_db: m.gain_db,
-    }));
-    curve
+    describe_absent(ctx, &moves, decisions);
+    if offset_db.abs() >= OFFSET_NOTED_DB {
+        decisions.push(decision(
+            PlanStage::Eq,
+            format!(
+                "tone judged against {} slid {offset_db:+.1} dB onto the mix (their median difference): at equal loudness alone, the mix's weight where loudness lives would read as every other band being off",
+                ctx.target_name
+            ),
+        ));
+    }
+    curve_of(&moves)
 }
+
+/// An alignment at least this large is explained in the plan.
+const OFFSET_NOTED_DB: f64 = 0.3;
 
 /// One decision per region of the curve that moves one way: the peak of
 /// the region, what the mix measured there and the target.
@@ -335,10 +420,12 @@ fn describe_moves(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decisio
                 String::new()
             };
             let mut notes = Vec::new();
-            if let (true, Some(spread)) = (peak.trust < 0.995, peak.spread_db) {
+            if let Some(spread) = peak.spread_db
+                && peak.tolerance_db > PROFILE_DEADBAND_DB + 0.05
+            {
                 notes.push(format!(
-                    "trusted {:.0} %: the genre's masters spread {spread:.1} dB there",
-                    peak.trust * 100.0
+                    "to within {:.1} dB: the genre's masters spread {spread:.1} dB there",
+                    peak.tolerance_db
                 ));
             }
             if peak.limited {
@@ -369,6 +456,38 @@ fn describe_moves(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decisio
             ));
         }
         start = end + 1;
+    }
+}
+
+/// One decision per run of bands left alone because a boost could not
+/// reach the target there.
+fn describe_absent(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decision>) {
+    for run in moves.chunk_by(|a, b| a.absent == b.absent) {
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            continue;
+        };
+        if !first.absent {
+            continue;
+        }
+        let deepest = run
+            .iter()
+            .max_by(|a, b| a.delta_db.total_cmp(&b.delta_db))
+            .unwrap_or(first);
+        let span = if run.len() > 1 {
+            format!("{}–{}", fmt_hz(first.f_hz), fmt_hz(last.f_hz))
+        } else {
+            fmt_hz(first.f_hz)
+        };
+        decisions.push(decision(
+            PlanStage::Eq,
+            format!(
+                "{span} left alone: {} up to {:.1} dB below {}, more than a {} dB mastering boost should lift (a gap that large is the mix's to fill; boosting it would mostly raise noise)",
+                band_name(deepest.f_hz),
+                deepest.delta_db,
+                ctx.target_name,
+                fmt_num(max_boost(ctx))
+            ),
+        ));
     }
 }
 
@@ -459,9 +578,13 @@ fn bandwidth_octaves(q: f64) -> f64 {
     2.0 / std::f64::consts::LN_2 * (1.0 / (2.0 * q)).asinh()
 }
 
+/// Evidence is judged on the same slid target as the match EQ
+/// (`offset_db`), so a band the EQ brought within tolerance does not keep
+/// triggering a dynamic cut on the next pass.
 fn dynamic_eq(
     ctx: &Ctx<'_>,
     tonal: &TonalDeltas,
+    offset_db: f64,
     powers: &BandPowers,
     curve: &[MatchPoint],
     decisions: &mut Vec<Decision>,
@@ -494,7 +617,7 @@ fn dynamic_eq(
     let loud_offset = loud_passage_offset_db(ctx.analysis);
     let mut settings = DynamicEqSettings::default();
     for (problem, band, delta, needed, preset) in candidates {
-        let excess = -delta;
+        let excess = -(delta + offset_db);
         if excess < needed {
             continue;
         }

@@ -266,6 +266,27 @@ pub fn mean_abs_db(centres: &[f64], target: &[f64], mix: &[f64]) -> f64 {
     diffs.iter().sum::<f64>() / diffs.len().max(1) as f64
 }
 
+/// [`mean_abs_db`] after sliding the target by the level that fits the mix
+/// best (the median difference, which minimises a mean absolute error):
+/// the shape distance the planner aligns on. Returns (distance, offset).
+pub fn aligned_mean_abs_db(centres: &[f64], target: &[f64], mix: &[f64]) -> (f64, f64) {
+    let mut diffs: Vec<f64> = centres
+        .iter()
+        .zip(target.iter().zip(mix))
+        .filter(|(f, _)| (40.0..=16_000.0).contains(*f))
+        .map(|(_, (t, m))| t - m)
+        .collect();
+    diffs.sort_by(f64::total_cmp);
+    let median = match diffs.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => diffs[n / 2],
+        n => 0.5 * (diffs[n / 2 - 1] + diffs[n / 2]),
+    };
+    let distance =
+        diffs.iter().map(|d| (d - median).abs()).sum::<f64>() / diffs.len().max(1) as f64;
+    (distance, median)
+}
+
 /// Deltas the way the contract describes them: target − mix per band,
 /// smoothed over three neighbouring 1/3 octaves; broad bands energy-weighted
 /// by the target; dynamics as range excess (profile) or plain difference
