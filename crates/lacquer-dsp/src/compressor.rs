@@ -12,6 +12,7 @@ use crate::envelope::{
     fast_log2_positive,
 };
 use crate::processor::check_rate;
+use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{CompressorCurve, DetectorMode, GlueSettings};
 
@@ -210,6 +211,24 @@ impl Processor for GlueCompressor {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        dispatch_avx2!(
+            Self::process_avx2,
+            Self::process_frames,
+            (self, left, right)
+        );
+    }
+}
+
+impl GlueCompressor {
+    /// [`Self::process_frames`] compiled for AVX2 (see [`crate::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_frames(left, right);
+    }
+
+    #[inline(always)]
+    fn process_frames(&mut self, left: &mut [f32], right: &mut [f32]) {
         if !self.settings.enabled || self.gains.is_empty() {
             return;
         }
@@ -225,6 +244,7 @@ impl GlueCompressor {
     /// Detection (serial: filter, mean square, follower, with their state in
     /// registers), then the gain curve over independent samples
     /// (vectorised), the meter, then the gain.
+    #[inline(always)]
     fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let frames = left.len().min(right.len());
         let gains = &mut self.gains[..frames];
@@ -275,6 +295,7 @@ impl GlueCompressor {
         }
     }
 
+    #[inline(always)]
     fn apply(&self, left: &mut [f32], right: &mut [f32]) {
         for ((&g, l), r) in self.gains.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
             *l = (f64::from(*l) * g) as f32;
@@ -285,6 +306,7 @@ impl GlueCompressor {
 
 /// The detector chain over a block, specialised so the loop has no
 /// per-sample decisions; state is copied into locals (registers) and back.
+#[inline(always)]
 fn detect<const FILTER: bool, const RMS: bool>(
     hp: &mut StereoBiquad,
     mean_square: &mut MeanSquare,

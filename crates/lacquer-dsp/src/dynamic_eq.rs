@@ -22,6 +22,7 @@ use crate::envelope::{
     CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, LevelFollower, ReductionMeter, fast_log2_positive,
 };
 use crate::processor::check_rate;
+use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
 use lacquer_core::chain::DynamicEqSettings;
 
@@ -169,6 +170,24 @@ impl Processor for DynamicEq {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        dispatch_avx2!(
+            Self::process_avx2,
+            Self::process_frames,
+            (self, left, right)
+        );
+    }
+}
+
+impl DynamicEq {
+    /// [`Self::process_frames`] compiled for AVX2 (see [`crate::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_frames(left, right);
+    }
+
+    #[inline(always)]
+    fn process_frames(&mut self, left: &mut [f32], right: &mut [f32]) {
         if !self.settings.enabled || self.bands.is_empty() || self.max_block == 0 {
             return;
         }
@@ -183,6 +202,7 @@ impl DynamicEq {
     /// Passes over the block: the band filters and followers (serial, but
     /// up to four bands side by side so their loops overlap), the curves
     /// over independent samples (vectorised), the meter, then the mix.
+    #[inline(always)]
     fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let frames = left.len().min(right.len());
         let input = &mut self.input[..frames];
@@ -240,6 +260,7 @@ impl DynamicEq {
 
 /// `y = x + Σ (g − 1)·band`, written only where some band is cutting (so
 /// idle frames keep their exact input bits); specialised on the band count.
+#[inline(always)]
 fn mix<const N: usize>(bands: [&Band; N], input: &[F2], left: &mut [f32], right: &mut [f32]) {
     let frames = input.len();
     let parts = bands.map(|b| (&b.band[..frames], &b.gains[..frames]));
@@ -265,6 +286,7 @@ fn mix<const N: usize>(bands: [&Band; N], input: &[F2], left: &mut [f32], right:
 
 /// One band's gains for the block: the cut curve on the control frames
 /// only, vectorised over them, then expanded per frame.
+#[inline(always)]
 fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
     let first = ControlRate::first_control(first_frame);
     let mut count = 0;
@@ -304,6 +326,7 @@ fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
 /// Band-pass and follower of up to four bands in one pass (independent
 /// feedback loops overlap in the pipeline); writes each band's signal and
 /// detector level.
+#[inline(always)]
 fn detect<const N: usize>(bands: [&mut Band; N], input: &[F2]) {
     let frames = input.len();
     let coeffs: [StereoCoeffs; N] = std::array::from_fn(|k| bands[k].bandpass);

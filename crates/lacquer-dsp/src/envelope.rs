@@ -147,11 +147,13 @@ impl ReductionMeter {
     }
 
     /// Records one reduction per element of `reductions_db`.
+    #[inline(always)]
     pub fn record_block(&mut self, reductions_db: &[f64]) {
         self.record_with(reductions_db.len(), |j| reductions_db[j]);
     }
 
     /// Records, per frame, the larger of an interleaved pair.
+    #[inline(always)]
     pub fn record_pair_max_block(&mut self, pairs_db: &[f64]) {
         self.record_with(pairs_db.len() / 2, |j| {
             pairs_db[2 * j].max(pairs_db[2 * j + 1])
@@ -360,6 +362,7 @@ impl ControlRate {
 
     /// Expands the gains and reductions of this block's control frames
     /// into per-frame gains and (held) reductions.
+    #[inline(always)]
     pub fn expand(
         &mut self,
         first_frame: u64,

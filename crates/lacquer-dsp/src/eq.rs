@@ -6,6 +6,7 @@
 use crate::biquad::{BiquadCoeffs, F2, StereoBiquad, butterworth_qs};
 use crate::fir::MatchEq;
 use crate::processor::check_rate;
+use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{EqBandKind, EqSettings, HighPassSlope};
 
@@ -151,6 +152,24 @@ impl Processor for Eq {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        dispatch_avx2!(
+            Self::process_avx2,
+            Self::process_frames,
+            (self, left, right)
+        );
+    }
+}
+
+impl Eq {
+    /// [`Self::process_frames`] compiled for AVX2 (see [`crate::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_frames(left, right);
+    }
+
+    #[inline(always)]
+    fn process_frames(&mut self, left: &mut [f32], right: &mut [f32]) {
         if !self.settings.enabled {
             return;
         }

@@ -31,6 +31,7 @@
 
 use crate::oversample::{HalfBandSpec, fir_block, interpolate_2x_block, interpolator_taps};
 use crate::processor::check_rate;
+use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
 use lacquer_core::chain::LimiterSettings;
 use std::f64::consts::PI;
@@ -147,6 +148,14 @@ impl SlidingMin {
 #[derive(Debug, Clone)]
 struct MovingAverage {
     ring: Vec<f64>,
+    state: AverageState,
+}
+
+/// The scalar state of a [`MovingAverage`], kept apart from its ring so a
+/// loop can hold it in registers (as a copy) instead of going through
+/// memory every frame.
+#[derive(Debug, Clone, Copy)]
+struct AverageState {
     pos: usize,
     sum: f64,
     inv_len: f64,
@@ -158,42 +167,49 @@ impl MovingAverage {
         let len = len.max(1);
         Self {
             ring: vec![1.0; len],
-            pos: 0,
-            sum: len as f64,
-            inv_len: 1.0 / len as f64,
-            below_unity: 0,
+            state: AverageState {
+                pos: 0,
+                sum: len as f64,
+                inv_len: 1.0 / len as f64,
+                below_unity: 0,
+            },
         }
     }
 
     fn clear(&mut self) {
         self.ring.fill(1.0);
-        self.pos = 0;
-        self.sum = self.ring.len() as f64;
-        self.below_unity = 0;
+        self.state.pos = 0;
+        self.state.sum = self.ring.len() as f64;
+        self.state.below_unity = 0;
     }
+}
 
+impl AverageState {
     /// Every value in the ring is 1 (values never exceed 1).
     fn all_unity(&self) -> bool {
         self.below_unity == 0
     }
 
-    /// The state after `count` pushes of 1 onto an all-unity ring.
-    fn skip_unity(&mut self, count: usize) {
-        self.pos = (self.pos + count) % self.ring.len();
-        self.sum = self.ring.len() as f64;
+    /// The state after `count` pushes of 1 onto an all-unity ring of `len`.
+    fn skip_unity(&mut self, len: usize, count: usize) {
+        self.pos = (self.pos + count) % len;
+        self.sum = len as f64;
     }
 
-    #[inline]
-    fn push(&mut self, value: f64) -> f64 {
-        let old = self.ring[self.pos];
-        self.ring[self.pos] = value;
+    /// Pushes `value` into `ring` (the average's own) and returns the mean.
+    #[inline(always)]
+    fn push(&mut self, ring: &mut [f64], value: f64) -> f64 {
+        let Some(slot) = ring.get_mut(self.pos) else {
+            return 1.0;
+        };
+        let old = std::mem::replace(slot, value);
         self.pos += 1;
-        if self.pos == self.ring.len() {
+        if self.pos == ring.len() {
             self.pos = 0;
         }
         self.below_unity = self.below_unity + usize::from(value < 1.0) - usize::from(old < 1.0);
         if self.below_unity == 0 {
-            self.sum = self.ring.len() as f64;
+            self.sum = ring.len() as f64;
             1.0
         } else {
             self.sum += value - old;
@@ -389,6 +405,7 @@ impl Detector {
 
     /// Peak readings for `out.len()` frames; `x` holds the frames with
     /// [`Self::span`] frames of history before them. `a`, `b` are scratch.
+    #[inline(always)]
     fn read(&self, x: &[f32], out: &mut [f32], a: &mut [f32], b: &mut [f32], odd: &mut [f32]) {
         let n = out.len();
         out.fill(0.0);
@@ -414,6 +431,24 @@ impl Detector {
             *o = frame.iter().fold(*o, |m, v| m.max(v.abs()));
         }
     }
+}
+
+/// Largest |x|, with eight independent lanes so the loop vectorises (the
+/// maximum does not depend on the order it is taken in).
+#[inline(always)]
+fn abs_max(x: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(v.abs());
+        }
+    }
+    lanes.iter().fold(rest, |m, &v| m.max(v))
 }
 
 /// Release coefficients (one-pole, per frame).
@@ -500,6 +535,7 @@ impl Pass {
     /// target skip the detector: its readings there are provably at most
     /// `bound_gain` times the largest input, so the answer (unity) is the
     /// one the detector would give.
+    #[inline(always)]
     fn detect(&mut self, n: usize) {
         let d = &self.detector;
         let base = self.history - d.span;
@@ -509,9 +545,10 @@ impl Pass {
             let len = SKIP_FRAMES.min(n - start);
             let lo = base + start;
             let hi = self.history + start + len;
-            let loudest = self.input.iter().fold(0.0f32, |m, ch| {
-                ch[lo..hi].iter().fold(m, |m, v| m.max(v.abs()))
-            });
+            let loudest = self
+                .input
+                .iter()
+                .fold(0.0f32, |m, ch| m.max(abs_max(&ch[lo..hi])));
             let required = &mut self.required[start..start + len];
             if f64::from(loudest) * d.bound_gain <= self.target_peak {
                 required.fill(1.0);
@@ -537,6 +574,7 @@ impl Pass {
     /// that each keep their own state (so each loop stays short): hold,
     /// release envelopes, then the two moving averages. Every stage passes
     /// unity through untouched while its state is all unity.
+    #[inline(always)]
     fn compute_gains(&mut self, n: usize) {
         let gains = &mut self.gains[..n];
         let mut j = 0;
@@ -555,45 +593,53 @@ impl Pass {
             }
         }
         // Envelopes and ramps in one loop, so their dependency chains
-        // overlap from frame to frame.
+        // overlap from frame to frame; their state lives in locals
+        // (registers) for the loop, not in `self`.
         let rel = self.release;
         let [ramp_a, ramp_b] = &mut self.ramp;
+        let (mut fast, mut slow) = (self.fast_reduction, self.slow_reduction);
+        let (mut state_a, mut state_b) = (ramp_a.state, ramp_b.state);
+        let (ring_a, ring_b) = (ramp_a.ring.as_mut_slice(), ramp_b.ring.as_mut_slice());
         let mut j = 0;
         while j < n {
             let held = gains[j];
             if held == 1.0
-                && self.fast_reduction == 0.0
-                && self.slow_reduction == 0.0
-                && ramp_a.all_unity()
-                && ramp_b.all_unity()
+                && fast == 0.0
+                && slow == 0.0
+                && state_a.all_unity()
+                && state_b.all_unity()
             {
                 let run = gains[j..].iter().take_while(|&&g| g == 1.0).count();
-                ramp_a.skip_unity(run);
-                ramp_b.skip_unity(run);
+                state_a.skip_unity(ring_a.len(), run);
+                state_b.skip_unity(ring_b.len(), run);
                 j += run;
                 continue;
             }
             let wanted = 1.0 - held;
-            self.fast_reduction = wanted.max(self.fast_reduction * rel.fast);
-            self.slow_reduction = if wanted > self.slow_reduction {
-                wanted + (self.slow_reduction - wanted) * rel.slow_attack
+            fast = wanted.max(fast * rel.fast);
+            slow = if wanted > slow {
+                wanted + (slow - wanted) * rel.slow_attack
             } else {
-                self.slow_reduction * rel.slow
+                slow * rel.slow
             };
-            if self.fast_reduction < REDUCTION_FLOOR {
-                self.fast_reduction = 0.0;
+            if fast < REDUCTION_FLOOR {
+                fast = 0.0;
             }
-            if self.slow_reduction < REDUCTION_FLOOR {
-                self.slow_reduction = 0.0;
+            if slow < REDUCTION_FLOOR {
+                slow = 0.0;
             }
-            let reduction = self.fast_reduction.max(self.slow_reduction);
-            gains[j] = ramp_b.push(ramp_a.push(held.min(1.0 - reduction)));
+            let reduction = fast.max(slow);
+            let smoothed = state_a.push(ring_a, held.min(1.0 - reduction));
+            gains[j] = state_b.push(ring_b, smoothed);
             j += 1;
         }
+        (self.fast_reduction, self.slow_reduction) = (fast, slow);
+        (ramp_a.state, ramp_b.state) = (state_a, state_b);
     }
 
     /// Limits up to [`CHUNK_FRAMES`] frames in place (delayed by the
     /// latency); the gains applied are left in `self.gains[..n]`.
+    #[inline(always)]
     fn process_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len();
         let h = self.history;
@@ -750,6 +796,24 @@ impl Processor for Limiter {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        dispatch_avx2!(
+            Self::process_avx2,
+            Self::process_chunks,
+            (self, left, right)
+        );
+    }
+}
+
+impl Limiter {
+    /// [`Self::process_chunks`] compiled for AVX2 (see [`crate::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_chunks(left, right);
+    }
+
+    #[inline(always)]
+    fn process_chunks(&mut self, left: &mut [f32], right: &mut [f32]) {
         let Some(p) = &mut self.prepared else {
             return;
         };

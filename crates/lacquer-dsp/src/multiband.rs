@@ -22,6 +22,7 @@ use crate::compressor::{GainComputer, db_to_gain, validate_curve};
 use crate::crossover::{Crossover, MAX_BANDS};
 use crate::envelope::{CONTROL_INTERVAL, ControlRate, LevelFollower, PairFollower, ReductionMeter};
 use crate::processor::check_rate;
+use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
 use lacquer_core::chain::MultibandSettings;
 
@@ -182,6 +183,24 @@ impl Processor for MultibandCompressor {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        dispatch_avx2!(
+            Self::process_avx2,
+            Self::process_frames,
+            (self, left, right)
+        );
+    }
+}
+
+impl MultibandCompressor {
+    /// [`Self::process_frames`] compiled for AVX2 (see [`crate::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_frames(left, right);
+    }
+
+    #[inline(always)]
+    fn process_frames(&mut self, left: &mut [f32], right: &mut [f32]) {
         if !self.settings.enabled || self.crossover.is_none() || self.neutral {
             return;
         }
@@ -196,6 +215,7 @@ impl Processor for MultibandCompressor {
 }
 
 impl MultibandCompressor {
+    #[inline(always)]
     fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let Some(crossover) = &mut self.crossover else {
             return;
@@ -244,6 +264,7 @@ impl MultibandCompressor {
 
 /// Sums the gained bands straight into the output (band count known at
 /// compile time, so the loop has no inner loop or bounds checks).
+#[inline(always)]
 fn mix<const N: usize>(bands: [&Band; N], left: &mut [f32], right: &mut [f32], mid_side: bool) {
     let frames = left.len().min(right.len());
     let parts = bands.map(|b| (&b.signal[..frames], &b.gains[..frames]));
@@ -327,6 +348,7 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, mid_side: bool) 
 
 /// One band's gains for the block: the curve at the control frames only
 /// (see [`ControlRate`]), vectorised over them, then expanded per frame.
+#[inline(always)]
 fn band_gains(band: &mut Band, reductions: &mut [f64], first_frame: u64, mid_side: bool) {
     let frames = reductions.len();
     let first = ControlRate::first_control(first_frame);

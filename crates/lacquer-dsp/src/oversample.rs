@@ -285,7 +285,7 @@ fn symmetric_fir_tiles<const TILE: usize>(taps: &[f32], input: &[f32], out: &mut
 /// in): for every input index `m ≥ taps.len() - 1` writes the pair
 /// `[input[m - N/2], FIR(input[m-N+1..=m])]` to `out`, in order. `odd` is
 /// scratch of at least the number of pairs. Returns the samples written.
-#[inline]
+#[inline(always)]
 pub(crate) fn interpolate_2x_block(
     taps: &[f32],
     input: &[f32],
@@ -520,6 +520,7 @@ impl BlockDown {
     }
 
     /// `input` (2n samples, pairs in order) down to `out` (n samples).
+    #[inline(always)]
     fn process(&mut self, input: &[f32], out: &mut [f32]) {
         let n = out.len();
         let h = self.even.history;
@@ -627,6 +628,7 @@ impl RoundTrip {
 
     /// Replaces `samples` by their round trip; `shape` gets the high-rate
     /// samples a chunk at a time and transforms them in place.
+    #[inline(always)]
     pub fn process_block(&mut self, samples: &mut [f32], mut shape: impl FnMut(&mut [f32])) {
         let count = self.up_taps.len();
         for chunk in samples.chunks_mut(ROUND_TRIP_CHUNK) {

@@ -21,6 +21,7 @@ use crate::biquad::F2;
 use crate::crossover::{Crossover, MAX_BANDS};
 use crate::oversample::RoundTrip;
 use crate::processor::check_rate;
+use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
 use lacquer_core::chain::{SaturationCurve, SaturationSettings};
 
@@ -286,6 +287,24 @@ impl Processor for Saturator {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        dispatch_avx2!(
+            Self::process_avx2,
+            Self::process_frames,
+            (self, left, right)
+        );
+    }
+}
+
+impl Saturator {
+    /// [`Self::process_frames`] compiled for AVX2 (see [`crate::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_frames(left, right);
+    }
+
+    #[inline(always)]
+    fn process_frames(&mut self, left: &mut [f32], right: &mut [f32]) {
         let Some(p) = &mut self.prepared else {
             return;
         };
@@ -303,6 +322,7 @@ impl Processor for Saturator {
 
 impl Prepared {
     /// One curve on the whole signal; returns the clipped sample count.
+    #[inline(always)]
     fn process_wideband(&mut self, left: &mut [f32], right: &mut [f32]) -> u64 {
         let (curve, knee, history) = (self.curve, self.knee, self.dry_history);
         let path = &mut self.paths[0];
@@ -332,6 +352,7 @@ impl Prepared {
     /// Split into bands, one curve per band, summed. The dry path is the
     /// band sum before the curves (an all-pass of the input), so a parallel
     /// mix stays phase-coherent with the bands. Returns the clipped count.
+    #[inline(always)]
     fn process_bands(&mut self, left: &mut [f32], right: &mut [f32]) -> u64 {
         let Some(split) = &mut self.split else {
             return 0;
@@ -391,7 +412,7 @@ impl Prepared {
 
 /// Runs the curve over a block of high-rate samples (drive in front,
 /// makeup after); returns how many were clipped.
-#[inline]
+#[inline(always)]
 fn shape_block(curve: SaturationCurve, drive: f32, makeup: f32, knee: f32, top: &mut [f32]) -> u64 {
     let mut clipped = 0u32;
     match curve {

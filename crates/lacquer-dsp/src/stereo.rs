@@ -21,6 +21,7 @@ use crate::biquad::{Biquad, BiquadCoeffs, butterworth_qs};
 use crate::compressor::db_to_gain;
 use crate::envelope::one_pole_coeff;
 use crate::processor::check_rate;
+use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
 use lacquer_core::chain::StereoSettings;
 
@@ -266,6 +267,24 @@ impl Processor for StereoShaper {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        dispatch_avx2!(
+            Self::process_avx2,
+            Self::process_frames,
+            (self, left, right)
+        );
+    }
+}
+
+impl StereoShaper {
+    /// [`Self::process_frames`] compiled for AVX2 (see [`crate::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_frames(left, right);
+    }
+
+    #[inline(always)]
+    fn process_frames(&mut self, left: &mut [f32], right: &mut [f32]) {
         if !self.settings.enabled || self.side.is_empty() {
             return;
         }
@@ -284,6 +303,7 @@ impl StereoShaper {
     /// One block: the side filters (mono bass high-pass, width shelf) as
     /// block passes over the side signal, then mid/side recombination with
     /// the guard, specialised on it, its state and the meter sums in locals.
+    #[inline(always)]
     fn run<const GUARD: bool>(&mut self, left: &mut [f32], right: &mut [f32]) {
         let frames = left.len().min(right.len());
         let side_buf = &mut self.side[..frames];
