@@ -122,7 +122,11 @@ pub fn fit_loudness(
         .0;
 
     let mut passes: Vec<LoopPass> = Vec::with_capacity(MAX_LOOP_ITERATIONS);
-    let mut best: Option<(usize, AudioBuffer, ChainMeters)> = None;
+    // Only the latest pass's audio is kept (one full-length buffer, not
+    // two): the best pass is nearly always the last one, and when it is not
+    // it is run again at its settings, which gives the same samples.
+    let mut best: Option<usize> = None;
+    let mut latest: Option<(AudioBuffer, ChainMeters)> = None;
     // The chain refuses gains outside its range; a target that would need
     // more is unreachable, and the loop ends at the bound so the gate can say
     // so with the measured loudness instead of the run failing.
@@ -132,28 +136,12 @@ pub fn fit_loudness(
     let mut converged = false;
 
     for index in 0..MAX_LOOP_ITERATIONS {
-        let settings = ChainSettings {
-            gain_db,
-            limiter: LimiterSettings {
-                enabled: true,
-                ceiling_dbtp: limiter_ceiling,
-                ..limiter.clone()
-            },
-            ..ChainSettings::default()
-        };
-        let mut chain = Chain::new(&settings);
-        let dsp_err = |source| EngineError::Dsp {
-            path: label.to_path_buf(),
-            source,
-        };
-        chain
-            .prepare(pre_limiter.sample_rate(), BLOCK_FRAMES)
-            .map_err(dsp_err)?;
-        let (output, meters) = chain.process_buffer(pre_limiter).map_err(dsp_err)?;
-        let lufs = integrated_loudness(&output)
-            .map_err(analysis_err)?
-            .map(|l| l.0);
-        let peak = true_peak_dbtp(&output).map_err(analysis_err)?.map(|d| d.0);
+        drop(latest.take());
+        let (output, meters) = run_pass(pre_limiter, gain_db, limiter_ceiling, limiter, label)?;
+        // Two independent measurements of the same samples: run together.
+        let (lufs, peak) = rayon::join(|| integrated_loudness(&output), || true_peak_dbtp(&output));
+        let lufs = lufs.map_err(analysis_err)?.map(|l| l.0);
+        let peak = peak.map_err(analysis_err)?.map(|d| d.0);
         passes.push(LoopPass {
             gain_db,
             limiter_ceiling_dbtp: limiter_ceiling,
@@ -161,15 +149,12 @@ pub fn fit_loudness(
             true_peak_dbtp: peak,
             limiter_max_reduction_db: meters.limiter.map_or(0.0, |m| m.max_db),
         });
+        latest = Some((output, meters));
 
         let error_lu = lufs.map_or(f64::INFINITY, |l| target_lufs - l);
         let under_ceiling = peak.is_none_or(|p| p <= ceiling_dbtp);
-        let better = match &best {
-            None => true,
-            Some((b, _, _)) => is_better(&passes[index], &passes[*b], target_lufs, ceiling_dbtp),
-        };
-        if better {
-            best = Some((index, output, meters));
+        if best.is_none_or(|b| is_better(&passes[index], &passes[b], target_lufs, ceiling_dbtp)) {
+            best = Some(index);
         }
         if error_lu.abs() <= LOOP_AIM_LU && under_ceiling {
             converged = true;
@@ -190,9 +175,22 @@ pub fn fit_loudness(
         gain_db = next_gain_db;
     }
 
-    let (chosen_pass, output, limiter_meters) = best.ok_or_else(|| EngineError::SilentInput {
+    let chosen_pass = best.ok_or_else(|| EngineError::SilentInput {
         path: label.to_path_buf(),
     })?;
+    let (output, limiter_meters) = match latest {
+        Some(kept) if chosen_pass + 1 == passes.len() => kept,
+        _ => {
+            let p = &passes[chosen_pass];
+            run_pass(
+                pre_limiter,
+                p.gain_db,
+                p.limiter_ceiling_dbtp,
+                limiter,
+                label,
+            )?
+        }
+    };
     Ok(LoudnessFit {
         output,
         limiter_meters,
@@ -205,6 +203,34 @@ pub fn fit_loudness(
             converged,
         },
     })
+}
+
+/// `gain → limiter` over the whole pre-limiter signal.
+fn run_pass(
+    pre_limiter: &AudioBuffer,
+    gain_db: f64,
+    limiter_ceiling_dbtp: f64,
+    limiter: &LimiterSettings,
+    label: &Path,
+) -> Result<(AudioBuffer, ChainMeters), EngineError> {
+    let settings = ChainSettings {
+        gain_db,
+        limiter: LimiterSettings {
+            enabled: true,
+            ceiling_dbtp: limiter_ceiling_dbtp,
+            ..limiter.clone()
+        },
+        ..ChainSettings::default()
+    };
+    let dsp_err = |source| EngineError::Dsp {
+        path: label.to_path_buf(),
+        source,
+    };
+    let mut chain = Chain::new(&settings);
+    chain
+        .prepare(pre_limiter.sample_rate(), BLOCK_FRAMES)
+        .map_err(dsp_err)?;
+    chain.process_buffer(pre_limiter).map_err(dsp_err)
 }
 
 /// The gain change for the next pass: error over the secant slope of the

@@ -11,6 +11,7 @@ use crate::gate::{DynamicsTarget, GateInput, run_gate};
 use crate::render::{ExportOptions, render};
 use crate::report::{
     Device, InputSummary, MasterReport, OutputSummary, REPORT_SCHEMA_VERSION, ReportWarning,
+    StageSeconds,
 };
 use crate::tonal::TonalCurve;
 use lacquer_analysis::analyze;
@@ -66,19 +67,25 @@ pub struct Mastered {
 /// `input_analysis` is the input as decoded and measured; `started` is
 /// when work on this file began (for `runtime_seconds`).
 pub fn master_decoded(
-    decoded: &Decoded,
+    decoded: Decoded,
     input_analysis: &Analysis,
     steering: Steering,
     export: &ExportOptions,
     device: Device,
     started: Instant,
 ) -> Result<Mastered, EngineError> {
-    let path = &decoded.source.path;
-    let rendered = render(&decoded.buffer, &steering.plan, export, path)?;
+    let Decoded { buffer, source } = decoded;
+    let source_rate = buffer.sample_rate();
+    let path = &source.path;
+    // Ownership of the samples passes on, so render can free them early.
+    let rendered = render(buffer, &steering.plan, export, path)?;
+    let analysis_started = Instant::now();
     let output_analysis = analyze(&rendered.delivered).map_err(|source| EngineError::Analysis {
         path: path.clone(),
         source,
     })?;
+    let output_analysis_seconds = analysis_started.elapsed().as_secs_f64();
+    let gate_started = Instant::now();
     let gate = run_gate(&GateInput {
         input: steering.corrected_input.as_ref().unwrap_or(input_analysis),
         output: &output_analysis,
@@ -88,6 +95,7 @@ pub fn master_decoded(
         low_end_correlation_min: steering.low_end_correlation_min,
         limiter_max_reduction_db: rendered.meters.limiter.map(|m| m.max_db),
     });
+    let gate_seconds = gate_started.elapsed().as_secs_f64();
 
     let mut warnings: Vec<ReportWarning> = input_analysis
         .warnings()
@@ -121,12 +129,12 @@ pub fn master_decoded(
             ),
         });
     }
-    if rendered.delivered.sample_rate() != decoded.buffer.sample_rate() {
+    if rendered.delivered.sample_rate() != source_rate {
         warnings.push(ReportWarning {
             code: "sample_rate_converted".into(),
             message: format!(
                 "converted from {} Hz to {} Hz before the limiter",
-                decoded.buffer.sample_rate(),
+                source_rate,
                 rendered.delivered.sample_rate()
             ),
         });
@@ -138,7 +146,7 @@ pub fn master_decoded(
         });
     }
 
-    let source = &decoded.source;
+    let source = &source;
     let model_version = steering.genre.as_ref().map(|g| g.model_version.clone());
     let report = MasterReport {
         schema_version: REPORT_SCHEMA_VERSION,
@@ -172,6 +180,14 @@ pub fn master_decoded(
         gate,
         warnings,
         runtime_seconds: started.elapsed().as_secs_f64(),
+        stage_seconds: StageSeconds {
+            chain: rendered.seconds.chain,
+            loudness_loop: rendered.seconds.loudness_loop,
+            encode: rendered.seconds.encode,
+            output_analysis: output_analysis_seconds,
+            gate: gate_seconds,
+            ..StageSeconds::default()
+        },
         device,
     };
     Ok(Mastered {

@@ -377,8 +377,14 @@ impl Engine {
     ) -> Result<Mastered, EngineError> {
         let started = Instant::now();
         let (decoded, analysis) = self.load(input)?;
+        let loaded = started.elapsed().as_secs_f64();
         let steering = self.steer(&decoded, &analysis, reference, options)?;
-        master_decoded(&decoded, &analysis, steering, export, device, started)
+        let planned = started.elapsed().as_secs_f64();
+        let mut mastered = master_decoded(decoded, &analysis, steering, export, device, started)?;
+        let stages = &mut mastered.report.stage_seconds;
+        stages.decode_and_analyse = loaded;
+        stages.plan = planned - loaded;
+        Ok(mastered)
     }
 
     /// Masters one file and writes the master (and the report and chart

@@ -21,10 +21,13 @@ use lacquer_core::{AudioBuffer, ChainSettings, Plan};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
 use lacquer_io::dither::{Dither, full_scale, quantize};
-use lacquer_io::{DecodeOptions, OutputFormat, decode_file, encode_to_vec, resample};
+use lacquer_io::{
+    DecodeOptions, OutputFormat, decode_file, encode_to_vec, encode_to_vec_with_dither, resample,
+};
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
 use std::path::Path;
+use std::time::Instant;
 
 /// Sample rates a master is delivered at.
 pub const DELIVERY_RATES_HZ: [u32; 2] = [44_100, 48_000];
@@ -89,6 +92,16 @@ pub struct Rendered {
     pub meters: ChainMeters,
     /// MP3 only: every encode and its decoded peak.
     pub encode_attempts: Vec<EncodeAttempt>,
+    /// Wall time of the chain, the loop and the encoding, seconds.
+    pub seconds: RenderSeconds,
+}
+
+/// Where [`render`]'s wall time went, seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RenderSeconds {
+    pub chain: f64,
+    pub loudness_loop: f64,
+    pub encode: f64,
 }
 
 /// The chain without gain and limiter (run once), and the limiter settings
@@ -106,27 +119,34 @@ pub fn split_chain(settings: &ChainSettings) -> (ChainSettings, LimiterSettings)
 }
 
 /// Runs the plan on `input` and encodes the result. `label` names the file
-/// in errors.
+/// in errors. Takes the input by value so it can be freed as soon as the
+/// chain before the limiter has run (one full-length buffer less at the
+/// memory peak).
 pub fn render(
-    input: &AudioBuffer,
+    input: AudioBuffer,
     plan: &Plan,
     export: &ExportOptions,
     label: &Path,
 ) -> Result<Rendered, EngineError> {
     let rate = delivery_rate_hz(input.sample_rate(), export.sample_rate_hz)?;
+    let mut seconds = RenderSeconds::default();
+    let started = Instant::now();
     let (pre_settings, limiter) = split_chain(&plan.settings);
     let dsp_err = |source| EngineError::Dsp {
         path: label.to_path_buf(),
         source,
     };
     let (pre_limiter, mut meters) = if pre_settings == ChainSettings::default() {
-        (input.clone(), ChainMeters::default())
+        (input, ChainMeters::default())
     } else {
         let mut chain = Chain::new(&pre_settings);
         chain
             .prepare(input.sample_rate(), BLOCK_FRAMES)
             .map_err(dsp_err)?;
-        chain.process_buffer(input).map_err(dsp_err)?
+        let processed = chain.process_buffer(&input).map_err(dsp_err)?;
+        // The input is not needed again: free it before the loop's copies.
+        drop(input);
+        processed
     };
     let pre_limiter = if pre_limiter.sample_rate() == rate {
         pre_limiter
@@ -138,16 +158,36 @@ pub fn render(
         })?
     };
 
+    seconds.chain = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
     let target_lufs = plan.target.integrated_lufs.0;
     let ceiling = plan.target.ceiling_dbtp.0;
     let mut fit = fit_loudness(&pre_limiter, target_lufs, ceiling, &limiter, label)?;
+    seconds.loudness_loop = started.elapsed().as_secs_f64();
+    let started = Instant::now();
     let mut attempts = Vec::new();
+    if !matches!(export.format, OutputFormat::Mp3(_)) {
+        // Only an MP3 retry needs the pre-limiter signal again; free it
+        // before the delivered copy exists (peak memory).
+        drop(pre_limiter);
+        let delivered = delivered_pcm(fit.output, export.format, label)?;
+        let bytes = encode_delivered_pcm(&delivered, export.format, label)?;
+        seconds.encode = started.elapsed().as_secs_f64();
+        meters.limiter = fit.limiter_meters.limiter;
+        meters.latency_frames += fit.limiter_meters.latency_frames;
+        return Ok(Rendered {
+            bytes,
+            delivered,
+            loudness_loop: fit.report,
+            meters,
+            encode_attempts: attempts,
+            seconds,
+        });
+    }
     let (bytes, delivered) = loop {
         let bytes = encode(&fit.output, export.format, label)?;
-        let delivered = delivered_samples(&fit.output, &bytes, export.format, label)?;
-        if !matches!(export.format, OutputFormat::Mp3(_)) {
-            break (bytes, delivered);
-        }
+        let delivered = decode_bytes(&bytes, export.format, label)?;
         let peak = true_peak_dbtp(&delivered)
             .map_err(|source| EngineError::Analysis {
                 path: label.to_path_buf(),
@@ -182,6 +222,7 @@ pub fn render(
             _ => break (bytes, delivered),
         }
     };
+    seconds.encode = started.elapsed().as_secs_f64();
     meters.limiter = fit.limiter_meters.limiter;
     meters.latency_frames += fit.limiter_meters.latency_frames;
     Ok(Rendered {
@@ -190,6 +231,7 @@ pub fn render(
         loudness_loop: fit.report,
         meters,
         encode_attempts: attempts,
+        seconds,
     })
 }
 
@@ -226,40 +268,55 @@ fn encode(
     })
 }
 
-/// What a decoder returns for `bytes`. Integer PCM formats are reproduced
-/// exactly from the same quantiser the encoder used (same fixed-seed
-/// dither), float WAV is the buffer itself, MP3 is decoded for real.
-fn delivered_samples(
-    master: &AudioBuffer,
-    bytes: &[u8],
+/// The samples a player gets back from a PCM master: for integer formats
+/// the dithered, quantised values (the encoder is then handed exactly
+/// these, see [`encode_delivered_pcm`]); float WAV is the master itself.
+fn delivered_pcm(
+    master: AudioBuffer,
     format: OutputFormat,
     label: &Path,
 ) -> Result<AudioBuffer, EngineError> {
-    if let Some(bits) = format.bits_per_sample() {
-        let scale = full_scale(bits);
-        let channels = quantize(master.channels(), bits, Dither::Auto)
-            .into_iter()
-            .map(|c| {
-                c.into_iter()
-                    .map(|v| (f64::from(v) / scale) as f32)
-                    .collect()
-            })
-            .collect();
-        return AudioBuffer::new(master.sample_rate(), channels).map_err(|e| {
-            EngineError::Convert {
-                path: label.to_path_buf(),
-                step: "re-reading the quantised master",
-                source: lacquer_io::IoError::Encode {
-                    format: format.to_string(),
-                    detail: e.to_string(),
-                },
-            }
-        });
-    }
-    match format {
-        OutputFormat::Mp3(_) => decode_bytes(bytes, format, label),
-        _ => Ok(master.clone()),
-    }
+    let Some(bits) = format.bits_per_sample() else {
+        return Ok(master);
+    };
+    let scale = full_scale(bits);
+    let quantised = quantize(master.channels(), bits, Dither::Auto);
+    let rate = master.sample_rate();
+    drop(master);
+    let channels = quantised
+        .into_iter()
+        .map(|c| {
+            c.into_iter()
+                .map(|v| (f64::from(v) / scale) as f32)
+                .collect()
+        })
+        .collect();
+    AudioBuffer::new(rate, channels).map_err(|e| EngineError::Convert {
+        path: label.to_path_buf(),
+        step: "re-reading the quantised master",
+        source: lacquer_io::IoError::Encode {
+            format: format.to_string(),
+            detail: e.to_string(),
+        },
+    })
+}
+
+/// Encodes samples that are already on the format's grid ([`delivered_pcm`]):
+/// without dither, so the file holds exactly the samples the gate measured
+/// (an integer over 2^(bits-1) is exact in f32 for 16 and 24 bits, and
+/// rounding it back is the identity).
+fn encode_delivered_pcm(
+    delivered: &AudioBuffer,
+    format: OutputFormat,
+    label: &Path,
+) -> Result<Vec<u8>, EngineError> {
+    encode_to_vec_with_dither(delivered, format, Dither::Off).map_err(|source| {
+        EngineError::Convert {
+            path: label.to_path_buf(),
+            step: "encoding",
+            source,
+        }
+    })
 }
 
 /// Decodes encoded bytes through a private temporary file (the decoder
@@ -304,6 +361,34 @@ mod tests {
         assert_eq!(delivery_rate_hz(22_050, None).unwrap(), 44_100);
         assert_eq!(delivery_rate_hz(44_100, Some(48_000)).unwrap(), 48_000);
         assert!(delivery_rate_hz(44_100, Some(96_000)).is_err());
+    }
+
+    #[test]
+    fn pcm_written_from_the_delivered_samples_is_the_plain_dithered_encode() {
+        use lacquer_io::{FlacDepth, WavEncoding};
+        let label = Path::new("test.wav");
+        // Off the grid everywhere, so the dither is active; over the
+        // decoder's 1 s minimum.
+        let wave = |phase: f32| -> Vec<f32> {
+            (0..50_000)
+                .map(|i| 0.7 * (i as f32 * 0.013 + phase).sin() + 1e-7)
+                .collect()
+        };
+        let master = AudioBuffer::stereo(44_100, wave(0.0), wave(1.0)).unwrap();
+        for format in [
+            OutputFormat::Wav(WavEncoding::Pcm16),
+            OutputFormat::Wav(WavEncoding::Pcm24),
+            OutputFormat::Wav(WavEncoding::Float32),
+            OutputFormat::Flac(FlacDepth::Bits16),
+            OutputFormat::Flac(FlacDepth::Bits24),
+        ] {
+            let plain = encode_to_vec(&master, format).unwrap();
+            let delivered = delivered_pcm(master.clone(), format, label).unwrap();
+            let from_delivered = encode_delivered_pcm(&delivered, format, label).unwrap();
+            assert!(plain == from_delivered, "{format}: bytes differ");
+            let decoded = decode_bytes(&plain, format, label).unwrap();
+            assert_eq!(decoded.channels(), delivered.channels(), "{format}");
+        }
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! It is the master's paper trail: what came in, what the engine concluded
 //! (genre, deltas, the plan and every reason), what the loop and encoder did
 //! and what the gate measured on the delivered file. It is versioned so a
-//! stored report can be recognised as stale. `runtime_seconds` and `device`
-//! are the only fields that change between identical runs; nothing in the
-//! audio depends on them.
+//! stored report can be recognised as stale. `runtime_seconds`,
+//! `stage_seconds` and `device` are the only fields that change between
+//! identical runs; nothing in the audio depends on them.
 
 use crate::gate::GateReport;
 use crate::loudness_loop::LoopReport;
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Bumped whenever a report field is added, removed or changes meaning.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// The input file as decoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +60,25 @@ pub struct Device {
     pub threads: usize,
 }
 
+/// Where the wall time of one master went, seconds (not deterministic).
+/// Chart drawing and file writing come after the report and are not in it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct StageSeconds {
+    /// Decoding and measuring the input.
+    pub decode_and_analyse: f64,
+    /// Polarity check, classification, matching and planning.
+    pub plan: f64,
+    /// The chain before gain and limiter (and any sample-rate conversion).
+    pub chain: f64,
+    /// Every pass of gain → limiter → loudness and true peak.
+    pub loudness_loop: f64,
+    /// Encoding (and, for MP3, decoding again and any re-limiting).
+    pub encode: f64,
+    /// Measuring the delivered samples.
+    pub output_analysis: f64,
+    pub gate: f64,
+}
+
 /// Everything about one master.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MasterReport {
@@ -87,6 +106,7 @@ pub struct MasterReport {
     pub warnings: Vec<ReportWarning>,
     /// Wall time of this file, seconds (not deterministic).
     pub runtime_seconds: f64,
+    pub stage_seconds: StageSeconds,
     /// Not deterministic either (thread count).
     pub device: Device,
 }

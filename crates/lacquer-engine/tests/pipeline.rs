@@ -125,7 +125,7 @@ fn real_tracks_meet_every_platform_target_and_pass_the_gate() {
             let steering = engine.steer(&decoded, &analysis, None, &options).unwrap();
             let target = steering.plan.target;
             let m = master_decoded(
-                &decoded,
+                decoded.clone(),
                 &analysis,
                 steering,
                 &export,
@@ -335,6 +335,7 @@ fn a_master_is_bit_identical_across_runs() {
     let strip = |m: &lacquer_engine::Mastered| {
         let mut r = m.report.clone();
         r.runtime_seconds = 0.0;
+        r.stage_seconds = Default::default();
         serde_json::to_string(&r).unwrap()
     };
     assert_eq!(strip(&a), strip(&b), "reports differ beyond runtime");
@@ -410,7 +411,7 @@ fn the_decoded_input_and_the_report_agree() {
     };
     let steering: Steering = engine.steer(&decoded, &analysis, None, &options).unwrap();
     let m = master_decoded(
-        &decoded,
+        decoded,
         &analysis,
         steering,
         &ExportOptions::default(),

@@ -124,7 +124,7 @@ fn an_unreachable_target_is_reported_not_hidden() {
     let decoded = decode_file(&path, &DecodeOptions::default()).unwrap();
     let analysis = analyze(&decoded.buffer).unwrap();
     let mastered = master_decoded(
-        &decoded,
+        decoded,
         &analysis,
         Steering::from_plan(busy_plan(-2.0, -1.0)),
         &ExportOptions::default(),
@@ -164,7 +164,7 @@ fn every_format_and_rate_delivers_on_target_and_decodes_to_what_was_gated() {
                 format,
                 sample_rate_hz: Some(rate),
             };
-            let r = render(&mix, &plan, &export, label()).unwrap();
+            let r = render(mix.clone(), &plan, &export, label()).unwrap();
             assert_eq!(r.delivered.sample_rate(), rate);
             let (lufs, tp) = measure(&r.delivered);
             println!(
@@ -218,7 +218,7 @@ fn sample_rate_conversion_happens_before_the_limiter() {
         format: OutputFormat::Wav(WavEncoding::Float32),
         sample_rate_hz: Some(44_100),
     };
-    let r = render(&mix, &plan, &export, label()).unwrap();
+    let r = render(mix.clone(), &plan, &export, label()).unwrap();
     assert_eq!(r.delivered.sample_rate(), 44_100);
     let (lufs, tp) = measure(&r.delivered);
     assert!((lufs + 11.0).abs() <= LOUDNESS_TOLERANCE_LU, "{lufs}");
@@ -249,7 +249,7 @@ fn same_input_same_bytes_across_runs_and_thread_pools() {
                 use rayon::prelude::*;
                 mixes
                     .par_iter()
-                    .map(|m| render(m, &plan, &export, label()).unwrap().bytes)
+                    .map(|m| render(m.clone(), &plan, &export, label()).unwrap().bytes)
                     .collect()
             })
         };

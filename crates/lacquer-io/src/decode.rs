@@ -333,6 +333,13 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
         }
     }
 
+    // The planes grew by doubling; hand back the slack (up to half of each
+    // plane) before the buffer lives through the whole pipeline. A
+    // declared length is not trusted for reserving up front: a damaged or
+    // hostile header could claim gigabytes.
+    for c in &mut channels {
+        c.shrink_to_fit();
+    }
     let frames = channels.first().map_or(0, Vec::len);
     // Lossless containers state their exact length; fewer frames than that
     // means the file was cut short or frames were skipped as unreadable.

@@ -82,6 +82,19 @@ pub fn is_on_grid(channels: &[Vec<f32>], bits: u32) -> bool {
 /// clamping to the representable range. Non-finite input must have been
 /// rejected by the caller; it maps to 0 here rather than panicking.
 pub fn quantize(channels: &[Vec<f32>], bits: u32, dither: Dither) -> Vec<Vec<i32>> {
+    quantized_planes(channels, bits, dither)
+        .into_iter()
+        .map(Iterator::collect)
+        .collect()
+}
+
+/// [`quantize`] without the copy: one lazy iterator per channel giving the
+/// same values, for writers that interleave straight into their output.
+pub fn quantized_planes(
+    channels: &[Vec<f32>],
+    bits: u32,
+    dither: Dither,
+) -> Vec<impl Iterator<Item = i32> + '_> {
     let scale = full_scale(bits);
     let lo = -scale;
     let hi = scale - 1.0;
@@ -93,20 +106,17 @@ pub fn quantize(channels: &[Vec<f32>], bits: u32, dither: Dither) -> Vec<Vec<i32
     channels
         .iter()
         .enumerate()
-        .map(|(ch, samples)| {
+        .map(move |(ch, samples)| {
             let mut rng = SplitMix64(DITHER_SEED ^ (ch as u64).wrapping_mul(0xA076_1D64_78BD_642F));
-            samples
-                .iter()
-                .map(|&s| {
-                    let x = if s.is_finite() {
-                        f64::from(s) * scale
-                    } else {
-                        0.0
-                    };
-                    let noise = if use_dither { rng.tpdf() } else { 0.0 };
-                    round_half_away(x + noise).clamp(lo, hi) as i32
-                })
-                .collect()
+            samples.iter().map(move |&s| {
+                let x = if s.is_finite() {
+                    f64::from(s) * scale
+                } else {
+                    0.0
+                };
+                let noise = if use_dither { rng.tpdf() } else { 0.0 };
+                round_half_away(x + noise).clamp(lo, hi) as i32
+            })
         })
         .collect()
 }

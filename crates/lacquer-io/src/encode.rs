@@ -11,7 +11,7 @@ use std::str::FromStr;
 use lacquer_core::AudioBuffer;
 
 use crate::IoError;
-use crate::dither::{Dither, quantize};
+use crate::dither::{Dither, quantize, quantized_planes};
 
 /// Sample encoding inside a WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -235,10 +235,13 @@ fn encode_wav(
         }
         WavEncoding::Pcm16 | WavEncoding::Pcm24 => {
             let bits = 8 * bytes_per_sample as u32;
-            let ints = quantize(buffer.channels(), bits, dither);
-            for i in 0..frames {
-                for c in &ints {
-                    out.extend_from_slice(&c[i].to_le_bytes()[..bytes_per_sample]);
+            // Interleaved straight from the quantiser: no integer copy of
+            // the whole file next to the bytes.
+            let mut planes = quantized_planes(buffer.channels(), bits, dither);
+            for _ in 0..frames {
+                for plane in &mut planes {
+                    let v = plane.next().unwrap_or(0);
+                    out.extend_from_slice(&v.to_le_bytes()[..bytes_per_sample]);
                 }
             }
         }
