@@ -161,12 +161,68 @@ pub(crate) fn amplitude_db(linear: f64) -> Option<Db> {
 
 /// Measures everything in the [`Analysis`] record.
 pub fn analyze(buffer: &AudioBuffer) -> Result<Analysis, AnalysisError> {
+    analyze_with(buffer, &Serial)
+}
+
+/// [`analyze`] with its independent measurements run on rayon's pool (true
+/// peak beside loudness, then the spectrum beside the time statistics and
+/// dynamics). Every measurement is a pure function of the samples, so the
+/// result is identical to [`analyze`]'s whatever the thread count; only
+/// the wall time changes.
+pub fn analyze_parallel(buffer: &AudioBuffer) -> Result<Analysis, AnalysisError> {
+    analyze_with(buffer, &Parallel)
+}
+
+/// How two independent measurements are run.
+trait Join {
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send;
+}
+
+struct Serial;
+
+impl Join for Serial {
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        (a(), b())
+    }
+}
+
+struct Parallel;
+
+impl Join for Parallel {
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        rayon::join(a, b)
+    }
+}
+
+fn analyze_with(buffer: &AudioBuffer, join: &impl Join) -> Result<Analysis, AnalysisError> {
     let view = StereoView::new(buffer)?;
-    let loud = loudness::measure(&view);
-    let true_peaks = true_peak::measure(&view);
-    let time = time_stats::measure(&view, &loud);
-    let spectral = spectrum::measure(&view, &loud);
-    let dynamics = dynamics::measure(&view, &loud);
+    let (loud, true_peaks) = join.join(|| loudness::measure(&view), || true_peak::measure(&view));
+    let (spectral, (time, dynamics)) = join.join(
+        || spectrum::measure(&view, &loud),
+        || {
+            (
+                time_stats::measure(&view, &loud),
+                dynamics::measure(&view, &loud),
+            )
+        },
+    );
 
     let summary = &loud.summary;
     let true_peak_dbtp: Vec<Option<Db>> = true_peaks.iter().map(|&p| amplitude_db(p)).collect();

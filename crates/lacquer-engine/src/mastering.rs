@@ -14,7 +14,7 @@ use crate::report::{
     StageSeconds,
 };
 use crate::tonal::TonalCurve;
-use lacquer_analysis::analyze;
+use lacquer_analysis::analyze_parallel;
 use lacquer_core::{Analysis, AudioBuffer, Deltas, ENGINE_NAME, ENGINE_VERSION, GenreScores, Plan};
 use lacquer_io::Decoded;
 use std::time::Instant;
@@ -80,10 +80,11 @@ pub fn master_decoded(
     // Ownership of the samples passes on, so render can free them early.
     let rendered = render(buffer, &steering.plan, export, path)?;
     let analysis_started = Instant::now();
-    let output_analysis = analyze(&rendered.delivered).map_err(|source| EngineError::Analysis {
-        path: path.clone(),
-        source,
-    })?;
+    let output_analysis =
+        analyze_parallel(&rendered.delivered).map_err(|source| EngineError::Analysis {
+            path: path.clone(),
+            source,
+        })?;
     let output_analysis_seconds = analysis_started.elapsed().as_secs_f64();
     let gate_started = Instant::now();
     let gate = run_gate(&GateInput {

@@ -13,7 +13,7 @@ use crate::mastering::{Mastered, Steering, master_decoded};
 use crate::render::ExportOptions;
 use crate::report::{Device, MasterReport, ReportWarning};
 use crate::tonal::TonalCurve;
-use lacquer_analysis::analyze;
+use lacquer_analysis::analyze_parallel;
 use lacquer_core::chain::PolaritySettings;
 use lacquer_core::{
     Analysis, AudioBuffer, GenreChoice, GenreScores, Intent, PlanOptions, PlatformTable, Profile,
@@ -181,10 +181,11 @@ impl Engine {
     /// Decodes and measures an input file.
     pub fn load(&self, path: &Path) -> Result<(Decoded, Analysis), EngineError> {
         let decoded = decode_file(path, &self.decode).map_err(EngineError::Input)?;
-        let analysis = analyze(&decoded.buffer).map_err(|source| EngineError::Analysis {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let analysis =
+            analyze_parallel(&decoded.buffer).map_err(|source| EngineError::Analysis {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if analysis.loudness.integrated_lufs.is_none() {
             return Err(EngineError::SilentInput {
                 path: path.to_path_buf(),
@@ -224,10 +225,11 @@ impl Engine {
         let corrected = match &polarity_fix {
             Some(fix) => {
                 let buffer = with_polarity(&decoded.buffer, &fix.settings);
-                let analysis = analyze(&buffer).map_err(|source| EngineError::Analysis {
-                    path: path.clone(),
-                    source,
-                })?;
+                let analysis =
+                    analyze_parallel(&buffer).map_err(|source| EngineError::Analysis {
+                        path: path.clone(),
+                        source,
+                    })?;
                 Some((buffer, analysis))
             }
             None => None,
