@@ -549,19 +549,24 @@ impl Biquad {
         y
     }
 
-    /// Runs a cascade of mono sections over a block in place, up to three
-    /// sections per pass (independent feedback loops overlap; state and
-    /// coefficients of three sections still fit in registers). Same
-    /// arithmetic per section as [`Self::tick`].
+    /// Runs a cascade of mono sections over a block in place, up to five
+    /// sections per pass: a mono section's feedback loop leaves most of the
+    /// machine idle, so five independent loops in one pass (an 8th-order
+    /// high-pass plus a shelf, as the stereo shaper's side filter) cost
+    /// little more than three, even though their coefficients no longer
+    /// all fit in registers (measured: stereo shaper 27 → 24 ms per 60 s).
+    /// Same arithmetic per section as [`Self::tick`].
     pub fn process_cascade(sections: &mut [Biquad], samples: &mut [f64]) {
         let mut rest = sections;
         while !rest.is_empty() {
-            let take = rest.len().min(3);
+            let take = rest.len().min(5);
             let (now, later) = rest.split_at_mut(take);
             match now {
                 [a] => mono_pass([a], samples),
                 [a, b] => mono_pass([a, b], samples),
                 [a, b, c] => mono_pass([a, b, c], samples),
+                [a, b, c, d] => mono_pass([a, b, c, d], samples),
+                [a, b, c, d, e] => mono_pass([a, b, c, d, e], samples),
                 _ => {}
             }
             rest = later;
