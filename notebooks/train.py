@@ -23,6 +23,7 @@ import math
 import random
 import sys
 import warnings
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +121,87 @@ class GenreCnn(nn.Module):
         return self.head(self.drop(h))
 
 
+class PooledStats(nn.Module):
+    """Per-mel-band statistics over the patch's frames, then a linear layer
+    (or one small hidden layer): ~1-8k parameters instead of the CNN's 60k.
+
+    For every band: the mean (the long-term spectrum shape), the standard
+    deviation over time (how much the band moves) and the RMS of the
+    frame-to-frame difference (onsets, tremolo, beat). The statistics are
+    standardised with the training patches' mean and spread (buffers, so
+    they export as constants). Same input as the CNN, so the Rust side
+    needs no change; ONNX ops: ReduceMean, Sub, Mul, Add, Sqrt, Slice, Concat,
+    Flatten, Gemm (+ Relu)."""
+
+    STATS = 3
+
+    def __init__(self, n_labels: int, n_mels: int, hidden: int = 0, dropout: float = 0.3):
+        super().__init__()
+        n_stats = self.STATS * n_mels
+        self.register_buffer("stat_mean", torch.zeros(n_stats))
+        self.register_buffer("stat_scale", torch.ones(n_stats))
+        self.drop = nn.Dropout(dropout)
+        if hidden:
+            self.head = nn.Sequential(nn.Linear(n_stats, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_labels))
+        else:
+            self.head = nn.Linear(n_stats, n_labels)
+
+    @staticmethod
+    def statistics(mel: torch.Tensor) -> torch.Tensor:
+        mean = mel.mean(dim=3, keepdim=True)  # [N,1,M,1]
+        centred = mel - mean
+        std = torch.sqrt((centred * centred).mean(dim=3) + 1e-6)
+        diff = mel[:, :, :, 1:] - mel[:, :, :, :-1]
+        flux = torch.sqrt((diff * diff).mean(dim=3) + 1e-6)
+        return torch.cat([mean.flatten(1), std.flatten(1), flux.flatten(1)], dim=1)
+
+    @torch.no_grad()
+    def fit_standardisation(self, x: torch.Tensor) -> None:
+        s = torch.cat([self.statistics(x[i : i + 256]) for i in range(0, len(x), 256)])
+        self.stat_mean.copy_(s.mean(0))
+        self.stat_scale.copy_(1.0 / (s.std(0) + 1e-3))
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        z = (self.statistics(mel) - self.stat_mean) * self.stat_scale
+        return self.head(self.drop(z))
+
+
+class Ensemble(nn.Module):
+    """Members trained from different seeds; the output is the mean of their
+    log-softmax, whose softmax is the normalised geometric mean of their
+    probabilities (ONNX: the members' graphs, LogSoftmax, Unsqueeze, Concat,
+    ReduceMean)."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return torch.stack([torch.log_softmax(m(mel), dim=1) for m in self.members]).mean(0)
+
+
+MODELS = ("cnn", "pooled")
+
+
+def build_model(cfg: "TrainConfig", n_labels: int, n_mels: int) -> nn.Module:
+    if cfg.model == "cnn":
+        return GenreCnn(n_labels, cfg.widths, cfg.dropout)
+    if cfg.model == "pooled":
+        return PooledStats(n_labels, n_mels, cfg.hidden, cfg.dropout)
+    raise ValueError(f"unknown model {cfg.model!r} (one of {MODELS})")
+
+
+def describe_model(cfg: "TrainConfig") -> str:
+    if cfg.model == "cnn":
+        one = f"GenreCnn widths={list(cfg.widths)} dropout={cfg.dropout}"
+    else:
+        head = f"hidden {cfg.hidden}" if cfg.hidden else "linear"
+        one = f"PooledStats per-band mean/std/flux over time, standardised, {head} head, dropout={cfg.dropout}"
+    if cfg.ensemble > 1:
+        one = f"Ensemble of {cfg.ensemble} x {one} (seeds {cfg.seed}..{cfg.seed + cfg.ensemble - 1}, mean log-softmax)"
+    return f"{one} (notebooks/train.py)"
+
+
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
@@ -145,6 +227,25 @@ class Augment:
     max_shift_frames: int = 64
     mix_prob: float = 0.5
     mix_alpha: float = 0.4
+    # Off by default (genre-v1 was trained without them):
+    eq_db: float = 0.0  # random smooth EQ curve (3 cosine terms across the bands), ± up to this
+    freq_mask_bands: int = 0  # SpecAugment: flatten one random run of up to this many bands
+
+    def describe(self) -> str:
+        parts = [
+            f"gain ramp ±{self.gain_ramp_db:g} dB over the patch",
+            f"spectral tilt ±{self.tilt_db:g} dB",
+            f"circular time shift ±{self.max_shift_frames} frames",
+        ]
+        if self.eq_db:
+            parts.append(f"random smooth EQ ±{self.eq_db:g} dB (3 cosine terms)")
+        if self.freq_mask_bands:
+            parts.append(f"one band mask of up to {self.freq_mask_bands} mel bands")
+        parts.append(
+            f"power-domain mixing with another patch (p={self.mix_prob:g}, "
+            f"Beta({self.mix_alpha:g},{self.mix_alpha:g}), soft labels)"
+        )
+        return ", ".join(parts)
 
     def renormalise(self, x: torch.Tensor) -> torch.Tensor:
         # Same normalisation as the Rust side: clamp below max, remove mean.
@@ -161,6 +262,20 @@ class Augment:
         # Spectral tilt (EQ): linear in mel band index, ± tilt_db end to end.
         slope = torch.linspace(-0.5, 0.5, n_mels).view(1, 1, n_mels, 1)
         x = x + (u(n, 1, 1, 1) * 2 - 1) * self.tilt_db / self.scale_db * slope
+        if self.eq_db:
+            # A smooth random EQ (what another mix or master does), peak ± eq_db.
+            k = torch.arange(1, 4, dtype=torch.float32).view(1, 3, 1)
+            basis = torch.cos(math.pi * k * torch.linspace(0, 1, n_mels).view(1, 1, n_mels))
+            coef = (u(n, 3, 1) * 2 - 1) / 3
+            curve = (coef * basis).sum(1) * self.eq_db / self.scale_db  # [n, n_mels]
+            x = x + curve.view(n, 1, n_mels, 1)
+        if self.freq_mask_bands:
+            # Replace a run of bands with the patch's mean level (0 after renormalising).
+            width = (u(n) * (self.freq_mask_bands + 1)).floor().long()
+            start = (u(n) * (n_mels - width + 1)).floor().long()
+            band = torch.arange(n_mels).view(1, n_mels)
+            masked = (band >= start.view(n, 1)) & (band < (start + width).view(n, 1))
+            x = torch.where(masked.view(n, 1, n_mels, 1), x.mean(dim=(2, 3), keepdim=True), x)
         # Time shift: circular roll by up to max_shift_frames either way.
         shifts = ((u(n) * 2 - 1) * self.max_shift_frames).round().long()
         idx = (torch.arange(frames).view(1, frames) - shifts.view(n, 1)) % frames
@@ -282,16 +397,22 @@ class TrainConfig:
     label_smoothing: float = 0.05
     threads: int = 2
     augment: bool = True
-    widths: tuple[int, ...] = (16, 32, 64, 64)
+    model: str = "cnn"  # one of MODELS
+    widths: tuple[int, ...] = (16, 32, 64, 64)  # cnn
+    hidden: int = 0  # pooled: 0 = linear head
     dropout: float = 0.3
+    aug_tilt_db: float = 6.0
+    aug_eq_db: float = 0.0
+    aug_freq_mask_bands: int = 0
+    ensemble: int = 1  # > 1: that many members from seeds seed, seed+1, ..., each early-stopped on val
 
 
 @dataclass
 class TrainResult:
     model: nn.Module
-    best_epoch: int
-    epochs_run: int
-    history: list[dict] = field(default_factory=list)
+    best_epoch: int | list[int]  # a list for an ensemble, one per member
+    epochs_run: int | list[int]
+    history: list = field(default_factory=list)
 
 
 def seed_everything(seed: int, threads: int) -> torch.Generator:
@@ -305,6 +426,17 @@ def seed_everything(seed: int, threads: int) -> torch.Generator:
     return gen
 
 
+def augment_for(cfg: TrainConfig, fs: FeatureSet) -> Augment:
+    p = fs.feature_params
+    return Augment(
+        scale_db=p["scale_db"],
+        dynamic_range_db=p["dynamic_range_db"],
+        tilt_db=cfg.aug_tilt_db,
+        eq_db=cfg.aug_eq_db,
+        freq_mask_bands=cfg.aug_freq_mask_bands,
+    )
+
+
 def train(fs: FeatureSet, cfg: TrainConfig, log=print) -> TrainResult:
     gen = seed_everything(cfg.seed, cfg.threads)
     n_labels = len(fs.labels)
@@ -315,11 +447,12 @@ def train(fs: FeatureSet, cfg: TrainConfig, log=print) -> TrainResult:
     counts = np.bincount(fs.y[train_mask], minlength=n_labels).astype(np.float64)
     weights = torch.tensor(counts.sum() / (n_labels * np.maximum(counts, 1)), dtype=torch.float32)
 
-    model = GenreCnn(n_labels, cfg.widths, cfg.dropout)
+    model = build_model(cfg, n_labels, fs.x.shape[2])
+    if isinstance(model, PooledStats):
+        model.fit_standardisation(x_train)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-    p = fs.feature_params
-    aug = Augment(scale_db=p["scale_db"], dynamic_range_db=p["dynamic_range_db"])
+    aug = augment_for(cfg, fs)
 
     best_key = (-1.0, -math.inf)
     best_state = None
@@ -429,7 +562,16 @@ def train_and_export(
         f"x {fs.x.shape}, features sha256 {fs.sha256}"
     )
 
-    result = train(fs, cfg, log)
+    if cfg.ensemble > 1:
+        runs = [train(fs, dataclasses.replace(cfg, seed=cfg.seed + i), log) for i in range(cfg.ensemble)]
+        result = TrainResult(
+            Ensemble([r.model for r in runs]).eval(),
+            best_epoch=[r.best_epoch for r in runs],
+            epochs_run=[r.epochs_run for r in runs],
+            history=[r.history for r in runs],
+        )
+    else:
+        result = train(fs, cfg, log)
     validation = evaluate(result.model, fs, "val")
     # The test split is scored once, here, after every choice was made on val.
     test = evaluate(result.model, fs, "test")
@@ -450,7 +592,7 @@ def train_and_export(
         "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "opset": OPSET,
         "parameters": parameter_count(result.model),
-        "architecture": f"GenreCnn widths={list(cfg.widths)} dropout={cfg.dropout} (notebooks/train.py)",
+        "architecture": describe_model(cfg),
         "training": {
             "seed": cfg.seed,
             "threads": cfg.threads,
@@ -459,12 +601,7 @@ def train_and_export(
             "early_stopping": f"validation clip-level macro-F1, patience {cfg.patience}",
             "optimizer": f"AdamW lr={cfg.lr} wd={cfg.weight_decay}, cosine schedule over {cfg.epochs} epochs, batch {cfg.batch_size}",
             "loss": f"class-weighted cross-entropy, label smoothing {cfg.label_smoothing}",
-            "augmentation": (
-                "gain ramp ±6 dB over the patch, spectral tilt ±6 dB, circular time shift ±64 frames, "
-                "power-domain mixing with another patch (p=0.5, Beta(0.4,0.4), soft labels)"
-                if cfg.augment
-                else "none"
-            ),
+            "augmentation": augment_for(cfg, fs).describe() if cfg.augment else "none",
             "train_patches": int((fs.split == "train").sum()),
             "torch": torch.__version__,
             "onnxruntime_vs_torch_max_abs_logit_diff": parity,
@@ -492,9 +629,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patience", type=int, default=TrainConfig.patience)
     ap.add_argument("--threads", type=int, default=TrainConfig.threads)
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--model", choices=MODELS, default=TrainConfig.model)
+    ap.add_argument("--hidden", type=int, default=TrainConfig.hidden, help="pooled: hidden units (0 = linear head)")
+    ap.add_argument("--dropout", type=float, default=TrainConfig.dropout)
+    ap.add_argument("--lr", type=float, default=TrainConfig.lr)
+    ap.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
+    ap.add_argument("--aug-tilt-db", type=float, default=TrainConfig.aug_tilt_db)
+    ap.add_argument("--aug-eq-db", type=float, default=TrainConfig.aug_eq_db)
+    ap.add_argument("--aug-freq-mask-bands", type=int, default=TrainConfig.aug_freq_mask_bands)
+    ap.add_argument("--ensemble", type=int, default=TrainConfig.ensemble, help="members from consecutive seeds")
     args = ap.parse_args(argv)
     cfg = TrainConfig(
-        seed=args.seed, epochs=args.epochs, patience=args.patience, threads=args.threads, augment=not args.no_augment
+        seed=args.seed,
+        epochs=args.epochs,
+        patience=args.patience,
+        threads=args.threads,
+        augment=not args.no_augment,
+        model=args.model,
+        hidden=args.hidden,
+        dropout=args.dropout,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        aug_tilt_db=args.aug_tilt_db,
+        aug_eq_db=args.aug_eq_db,
+        aug_freq_mask_bands=args.aug_freq_mask_bands,
+        ensemble=args.ensemble,
     )
     try:
         train_and_export(args.features, args.manifest, args.out_dir, args.version, cfg)
