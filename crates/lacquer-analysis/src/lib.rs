@@ -161,7 +161,7 @@ pub(crate) fn amplitude_db(linear: f64) -> Option<Db> {
 
 /// Measures everything in the [`Analysis`] record.
 pub fn analyze(buffer: &AudioBuffer) -> Result<Analysis, AnalysisError> {
-    analyze_with(buffer, &Serial)
+    analyze_with(buffer, false)
 }
 
 /// [`analyze`] with its independent measurements run on rayon's pool (true
@@ -170,51 +170,33 @@ pub fn analyze(buffer: &AudioBuffer) -> Result<Analysis, AnalysisError> {
 /// result is identical to [`analyze`]'s whatever the thread count; only
 /// the wall time changes.
 pub fn analyze_parallel(buffer: &AudioBuffer) -> Result<Analysis, AnalysisError> {
-    analyze_with(buffer, &Parallel)
+    analyze_with(buffer, true)
 }
 
-/// How two independent measurements are run.
-trait Join {
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send;
-}
-
-struct Serial;
-
-impl Join for Serial {
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+/// Runs two independent measurements, on the pool when `parallel`.
+fn join<A, B, RA, RB>(parallel: bool, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    if parallel {
+        rayon::join(a, b)
+    } else {
         (a(), b())
     }
 }
 
-struct Parallel;
-
-impl Join for Parallel {
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
-        rayon::join(a, b)
-    }
-}
-
-fn analyze_with(buffer: &AudioBuffer, join: &impl Join) -> Result<Analysis, AnalysisError> {
+fn analyze_with(buffer: &AudioBuffer, parallel: bool) -> Result<Analysis, AnalysisError> {
     let view = StereoView::new(buffer)?;
-    let (loud, true_peaks) = join.join(|| loudness::measure(&view), || true_peak::measure(&view));
-    let (spectral, (time, dynamics)) = join.join(
+    let (loud, true_peaks) = join(
+        parallel,
+        || loudness::measure(&view),
+        || true_peak::measure(&view),
+    );
+    let (spectral, (time, dynamics)) = join(
+        parallel,
         || spectrum::measure(&view, &loud),
         || {
             (

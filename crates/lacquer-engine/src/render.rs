@@ -167,59 +167,50 @@ pub fn render(
     seconds.loudness_loop = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut attempts = Vec::new();
-    if !matches!(export.format, OutputFormat::Mp3(_)) {
+    let (bytes, delivered) = if !matches!(export.format, OutputFormat::Mp3(_)) {
         // Only an MP3 retry needs the pre-limiter signal again; free it
         // before the delivered copy exists (peak memory).
         drop(pre_limiter);
         let delivered = delivered_pcm(fit.output, export.format, label)?;
         let bytes = encode_delivered_pcm(&delivered, export.format, label)?;
-        seconds.encode = started.elapsed().as_secs_f64();
-        meters.limiter = fit.limiter_meters.limiter;
-        meters.latency_frames += fit.limiter_meters.latency_frames;
-        return Ok(Rendered {
-            bytes,
-            delivered,
-            loudness_loop: fit.report,
-            meters,
-            encode_attempts: attempts,
-            seconds,
-        });
-    }
-    let (bytes, delivered) = loop {
-        let bytes = encode(&fit.output, export.format, label)?;
-        let delivered = decode_bytes(&bytes, export.format, label)?;
-        let peak = true_peak_dbtp(&delivered)
-            .map_err(|source| EngineError::Analysis {
-                path: label.to_path_buf(),
-                source,
-            })?
-            .map(|d| d.0);
-        let used_ceiling = fit
-            .report
-            .chosen()
-            .map_or(ceiling, |p| p.limiter_ceiling_dbtp);
-        let over = peak.filter(|&p| p > ceiling);
-        attempts.push(EncodeAttempt {
-            limiter_ceiling_dbtp: used_ceiling,
-            decoded_true_peak_dbtp: peak,
-            over_ceiling: over.is_some(),
-        });
-        match over {
-            Some(p) if attempts.len() < MAX_MP3_ATTEMPTS => {
-                let lower = used_ceiling - (p - ceiling) - MP3_RETRY_MARGIN_DB;
-                // The loop still checks the real ceiling; only the limiter
-                // aims lower.
-                let retry = fit_loudness_with_limiter_ceiling(
-                    &pre_limiter,
-                    target_lufs,
-                    ceiling,
-                    lower,
-                    &limiter,
-                    label,
-                )?;
-                fit = retry;
+        (bytes, delivered)
+    } else {
+        loop {
+            let bytes = encode(&fit.output, export.format, label)?;
+            let delivered = decode_bytes(&bytes, export.format, label)?;
+            let peak = true_peak_dbtp(&delivered)
+                .map_err(|source| EngineError::Analysis {
+                    path: label.to_path_buf(),
+                    source,
+                })?
+                .map(|d| d.0);
+            let used_ceiling = fit
+                .report
+                .chosen()
+                .map_or(ceiling, |p| p.limiter_ceiling_dbtp);
+            let over = peak.filter(|&p| p > ceiling);
+            attempts.push(EncodeAttempt {
+                limiter_ceiling_dbtp: used_ceiling,
+                decoded_true_peak_dbtp: peak,
+                over_ceiling: over.is_some(),
+            });
+            match over {
+                Some(p) if attempts.len() < MAX_MP3_ATTEMPTS => {
+                    let lower = used_ceiling - (p - ceiling) - MP3_RETRY_MARGIN_DB;
+                    // The loop still checks the real ceiling; only the limiter
+                    // aims lower.
+                    let retry = fit_loudness_with_limiter_ceiling(
+                        &pre_limiter,
+                        target_lufs,
+                        ceiling,
+                        lower,
+                        &limiter,
+                        label,
+                    )?;
+                    fit = retry;
+                }
+                _ => break (bytes, delivered),
             }
-            _ => break (bytes, delivered),
         }
     };
     seconds.encode = started.elapsed().as_secs_f64();
