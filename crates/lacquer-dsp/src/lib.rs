@@ -28,3 +28,5 @@ pub mod stereo;
 
 pub use error::DspError;
 pub use processor::Processor;
+#[doc(hidden)]
+pub use simd::force_baseline_kernels;

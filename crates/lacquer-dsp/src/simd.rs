@@ -7,12 +7,25 @@
 //! the AVX2 build of a kernel performs the very same operations on every
 //! lane as the baseline build; only the speed differs between CPUs.
 
-/// Whether the running CPU has AVX2 (detected once, then cached by std).
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static BASELINE_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Makes every kernel take its baseline build from now on (process-wide),
+/// so a test on an AVX2 machine can check that both builds give the same
+/// bits. Not for production use.
+#[doc(hidden)]
+pub fn force_baseline_kernels(on: bool) {
+    BASELINE_ONLY.store(on, Ordering::Relaxed);
+}
+
+/// Whether the running CPU has AVX2 (detected once, then cached by std)
+/// and the baseline has not been forced.
 #[inline]
 pub(crate) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2")
+        !BASELINE_ONLY.load(Ordering::Relaxed) && std::arch::is_x86_feature_detected!("avx2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
