@@ -65,8 +65,8 @@ pub struct ProfileTonal {
     /// Median SIDE level per band minus integrated loudness, dB.
     pub side_db: Vec<Db>,
     /// Spread of the MID curve across the source tracks per band (half the
-    /// interquartile range, dB): how tightly the genre agrees there. The
-    /// planner trusts narrow bands more.
+    /// interquartile range, dB): how tightly the genre agrees there. Below
+    /// full intensity the planner lets a mix sit further from a wide band.
     pub mid_spread_db: Vec<Db>,
 }
 

@@ -8,12 +8,13 @@
 //! setting comes with a [`Decision`] quoting the measurement and the target
 //! that caused it, and the notable things left alone say why.
 //!
-//! Why conservative: mastering moves are small. Tonal moves go only part of
-//! the way (the intensity knob), ignore differences inside a deadband, trust
-//! the genre profile less where its masters disagree, and stay within a few
+//! Why conservative: mastering moves are small. Tonal moves stop at the edge
+//! of a tolerance around the target (a deadband, widened as the intensity
+//! knob falls and where the genre's masters disagree) and stay within a few
 //! dB; compression is planned only where the mix's dynamics lie outside the
 //! target's ranges. A mix that already matches its target gets a (near)
-//! neutral plan, so mastering a master again changes little.
+//! neutral plan, and a master made by the planner lies inside every
+//! tolerance, so mastering a master again changes little.
 //!
 //! The engine calls [`choose_profile_blend`] (which profiles, with what
 //! weights), builds the blended profile and the deltas, then [`plan`]. The
