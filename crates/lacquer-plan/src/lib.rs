@@ -111,7 +111,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         input.options,
         &mut decisions,
     );
-    let tone = tone::plan(&ctx, &mut decisions)?;
+    let tone = tone::plan(
+        &ctx,
+        loudness_target.integrated_lufs.0 - mix_lufs,
+        &mut decisions,
+    )?;
     let dynamics = dynamics::plan(&ctx, &loudness_target, &tone, &mut decisions);
     let stereo = stereo::plan(&ctx, &mut decisions);
     let out = output::plan(&ctx, &loudness_target, &tone, &dynamics, &mut decisions);

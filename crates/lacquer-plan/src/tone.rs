@@ -128,7 +128,13 @@ fn validate(tonal: &TonalDeltas) -> Result<(), PlanError> {
     Ok(())
 }
 
-pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> Result<TonePlan, PlanError> {
+/// `gain_to_target_db`: the level change the loudness target asks of the
+/// mix (target − mix integrated loudness).
+pub(crate) fn plan(
+    ctx: &Ctx<'_>,
+    gain_to_target_db: f64,
+    decisions: &mut Vec<Decision>,
+) -> Result<TonePlan, PlanError> {
     let powers = ctx.analysis.tonal.as_ref().map(BandPowers::from_tonal);
     let mut out = TonePlan {
         eq: EqSettings::default(),
@@ -169,7 +175,7 @@ pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> Result<ToneP
         };
     }
     if let Some(high_pass) = rumble_high_pass(ctx, tonal, decisions)
-        .or_else(|| dc_blocking_high_pass(ctx.analysis, decisions))
+        .or_else(|| dc_blocking_high_pass(ctx.analysis, gain_to_target_db, decisions))
     {
         out.eq.enabled = true;
         out.eq.high_pass = high_pass;
@@ -541,12 +547,15 @@ fn rumble_high_pass(
 /// tonal curve measures, so the music's own low end is left alone.
 pub const DC_BLOCK_HZ: f64 = 10.0;
 
-/// A gentle high-pass when the input carries a DC offset the analysis warns
-/// about (≥ `DC_OFFSET_WARN_DBFS`, −60 dBFS): the loudness gain that follows
-/// would lift it toward the gate's failure level, and DC eats limiter
-/// headroom on one side only. A second-order high-pass has a zero at DC.
+/// A gentle high-pass when the input carries a DC offset that would reach
+/// the level the analysis warns about (`DC_OFFSET_WARN_DBFS`, −60 dBFS)
+/// once the gain to the loudness target is applied (`gain_to_target_db`,
+/// counted only when it raises the level): DC eats limiter headroom on one
+/// side only, and the gate checks the master's. A second-order high-pass
+/// has a zero at DC.
 fn dc_blocking_high_pass(
     analysis: &Analysis,
+    gain_to_target_db: f64,
     decisions: &mut Vec<Decision>,
 ) -> Option<HighPassSettings> {
     let worst_dbfs = analysis
@@ -556,13 +565,22 @@ fn dc_blocking_high_pass(
         .filter(|o| o.is_finite() && **o != 0.0)
         .map(|&o| lacquer_core::Db::from_amplitude(o).0)
         .fold(f64::NEG_INFINITY, f64::max);
-    if worst_dbfs < lacquer_core::analysis::DC_OFFSET_WARN_DBFS {
+    let lift_db = gain_to_target_db.max(0.0);
+    if worst_dbfs + lift_db < lacquer_core::analysis::DC_OFFSET_WARN_DBFS {
         return None;
     }
+    let after_gain = if lift_db > 0.0 {
+        format!(
+            " ({:.1} dBFS after the {lift_db:.1} dB to the loudness target)",
+            worst_dbfs + lift_db
+        )
+    } else {
+        String::new()
+    };
     decisions.push(decision(
         PlanStage::Eq,
         format!(
-            "high-pass {} (12 dB/oct) to remove DC: the input's channel mean reaches {worst_dbfs:.1} dBFS",
+            "high-pass {} (12 dB/oct) to remove DC: the input's channel mean reaches {worst_dbfs:.1} dBFS{after_gain}",
             fmt_hz(DC_BLOCK_HZ)
         ),
     ));

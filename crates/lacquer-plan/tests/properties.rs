@@ -591,3 +591,33 @@ fn a_dc_offset_gets_a_dc_blocking_high_pass_and_a_reason() {
     let plan = scenario.plan().unwrap();
     assert!(!plan.settings.eq.high_pass.enabled);
 }
+
+#[test]
+fn dc_is_judged_at_the_level_the_loudness_gain_will_lift_it_to() {
+    // 0.0005 is −66 dBFS, under the −60 dBFS warning level as it comes in.
+    const DC: f64 = 0.0005;
+    let high_pass_for = |mix_lufs: f64| {
+        let mut mix = Mix::on_curve();
+        mix.lufs = mix_lufs;
+        mix.true_peak_dbtp = mix_lufs + 12.0;
+        let mut scenario = Scenario::vs_rock(&mix);
+        scenario.mix.health.dc_offset = vec![DC, 0.0];
+        let plan = scenario.plan().unwrap();
+        let reason = plan
+            .decisions
+            .iter()
+            .find(|d| d.reason.contains("remove DC"))
+            .map(|d| d.reason.clone());
+        (plan.settings.eq.high_pass.enabled, reason)
+    };
+    // −18 → −14 LUFS lifts it 4 dB, to −62 dBFS: still under, left alone.
+    assert_eq!(high_pass_for(-18.0), (false, None));
+    // −26 → −14 LUFS lifts it 12 dB, to −54 dBFS: removed, and said so.
+    let (enabled, reason) = high_pass_for(-26.0);
+    assert!(enabled);
+    let reason = reason.expect("a DC decision");
+    assert!(
+        reason.contains("-66.0 dBFS (-54.0 dBFS after the 12.0 dB to the loudness target)"),
+        "{reason}"
+    );
+}
