@@ -212,11 +212,10 @@ fn deadband_db(ctx: &Ctx<'_>) -> f64 {
     }
 }
 
-/// The genre's spread at `f_hz` (the profile's, else nominal) and whether
-/// it came from the profile.
-fn spread_at(ctx: &Ctx<'_>, f_hz: f64) -> (f64, bool) {
+/// The genre's spread at `f_hz`, when the profile gives one.
+fn profile_spread_db(ctx: &Ctx<'_>, f_hz: f64) -> Option<f64> {
     const SAME_CENTRE_RELATIVE: f64 = 0.02;
-    let measured = ctx.profile.and_then(|profile| {
+    ctx.profile.and_then(|profile| {
         profile
             .tonal
             .third_octave_centres_hz
@@ -225,16 +224,16 @@ fn spread_at(ctx: &Ctx<'_>, f_hz: f64) -> (f64, bool) {
             .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
             .map(|(_, s)| s.0)
             .filter(|s| s.is_finite() && *s >= 0.0)
-    });
-    measured.map_or((NOMINAL_SPREAD_DB, false), |s| (s, true))
+    })
 }
 
 /// How close to the target a band must come before it is left alone, dB:
-/// the deadband plus `(1 − s)/s` of the genre's spread, `s` the strength
-/// (intensity). All of the spread at 50 %, none at 100 %, growing without
-/// bound toward 0 % so the knob reaches "no moves" smoothly.
-pub(crate) fn tolerance_db(ctx: &Ctx<'_>, f_hz: f64) -> f64 {
-    let (spread, _) = spread_at(ctx, f_hz);
+/// the deadband plus `(1 − s)/s` of the genre's spread there (nominal when
+/// the profile gives none), `s` the strength (intensity). All of the spread
+/// at 50 %, none at 100 %, growing without bound toward 0 % so the knob
+/// reaches "no moves" smoothly.
+fn tolerance_db(ctx: &Ctx<'_>, spread_db: Option<f64>) -> f64 {
+    let spread = spread_db.unwrap_or(NOMINAL_SPREAD_DB);
     deadband_db(ctx) + spread * (1.0 - ctx.strength) / ctx.strength
 }
 
@@ -263,8 +262,8 @@ fn band_moves(ctx: &Ctx<'_>, tonal: &TonalDeltas, offset_db: f64) -> Vec<BandMov
         .zip(&tonal.mid_db)
         .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
         .map(|(f, d)| {
-            let tolerance_db = tolerance_db(ctx, f.0);
-            let (spread, from_profile) = spread_at(ctx, f.0);
+            let spread_db = profile_spread_db(ctx, f.0);
+            let tolerance_db = tolerance_db(ctx, spread_db);
             let judged = d.0 + offset_db;
             let wanted = (judged.abs() - tolerance_db).max(0.0);
             let limit = if judged > 0.0 { boost_limit } else { cut_limit };
@@ -280,7 +279,7 @@ fn band_moves(ctx: &Ctx<'_>, tonal: &TonalDeltas, offset_db: f64) -> Vec<BandMov
                     wanted.min(limit).copysign(judged)
                 },
                 tolerance_db,
-                spread_db: from_profile.then_some(spread),
+                spread_db,
                 limited: !absent && wanted > limit,
                 absent,
             }
@@ -356,7 +355,7 @@ fn match_curve(
                 " (largest difference {:.1} dB at {}, tolerance there {:.1} dB)",
                 d.0.abs(),
                 fmt_hz(f.0),
-                tolerance_db(ctx, f.0)
+                tolerance_db(ctx, profile_spread_db(ctx, f.0))
             )
         });
         decisions.push(decision(
