@@ -11,6 +11,7 @@
 //! | [`true_peak_dbtp`] / [`true_peaks_dbtp`] | 4x polyphase oversampling, phases folded around the sinc's symmetry (quiet blocks skipped) |
 //! | [`tonal_analysis`] | loudness pass (for the gate) + FFT frames |
 //! | [`analyze`] | everything |
+//! | [`FirstPass`] → [`SecondPass`] | the same, fed in pieces (inputs too long to hold) |
 //!
 //! Speed is measured by `cargo bench -p lacquer-analysis --bench analysis`
 //! (3 min of 44.1 kHz stereo; target for `analyze`: 150 ms on one core). On
@@ -30,12 +31,14 @@ mod biquad;
 mod dynamics;
 mod loudness;
 mod spectrum;
+mod stream;
 mod time_stats;
 mod true_peak;
 
 pub use lacquer_core::analysis::*;
 pub use loudness::{LoudnessSummary, integrated_loudness, loudness};
 pub use spectrum::{THIRD_OCTAVE_CENTRES_HZ, tonal_analysis};
+pub use stream::{FirstPass, Measured, SecondPass};
 pub use true_peak::{true_peak_dbtp, true_peaks_dbtp};
 
 use lacquer_core::AudioBuffer;
@@ -58,6 +61,12 @@ pub enum AnalysisError {
     Empty,
     #[error("channel {channel} has a NaN or infinite sample at frame {frame}")]
     NonFiniteSample { channel: usize, frame: usize },
+    #[error("a piece of the stream has {got} channels, the stream has {expected}")]
+    PieceChannels { expected: usize, got: usize },
+    #[error("the channels of a piece of the stream differ in length")]
+    PieceLengths,
+    #[error("the second pass was given {second} frames, the first measured {first}")]
+    SecondPassLength { first: usize, second: usize },
 }
 
 /// A checked buffer seen as a stereo pair (mono: the same slice twice).
@@ -100,10 +109,6 @@ impl<'a> StereoView<'a> {
             rate_hz,
             source_channels: channels,
         })
-    }
-
-    pub(crate) fn frames(&self) -> usize {
-        self.left.len()
     }
 
     /// The input's own channels (one for mono).
@@ -189,23 +194,27 @@ where
 }
 
 fn analyze_with(buffer: &AudioBuffer, parallel: bool) -> Result<Analysis, AnalysisError> {
-    let view = StereoView::new(buffer)?;
-    let (loud, true_peaks) = join(
-        parallel,
-        || loudness::measure(&view),
-        || true_peak::measure(&view),
-    );
-    let (spectral, (time, dynamics)) = join(
-        parallel,
-        || spectrum::measure(&view, &loud),
-        || {
-            (
-                time_stats::measure(&view, &loud),
-                dynamics::measure(&view, &loud),
-            )
-        },
-    );
+    let channels: Vec<&[f32]> = buffer.channels().iter().map(Vec::as_slice).collect();
+    let mut first = FirstPass::new(buffer.sample_rate(), channels.len())?.parallel(parallel);
+    first.push(&channels)?;
+    let measured = first.finish()?;
+    let mut second = measured.second_pass();
+    second.push(&channels)?;
+    second.finish()
+}
 
+/// The record from every measurement's result.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    rate_hz: u32,
+    source_channels: usize,
+    frames: usize,
+    loud: &loudness::LoudnessDetail,
+    true_peaks: &[f64],
+    spectral: Option<&spectrum::SpectralResult>,
+    time: &time_stats::TimeStats,
+    dynamics: DynamicsAnalysis,
+) -> Analysis {
     let summary = &loud.summary;
     let true_peak_dbtp: Vec<Option<Db>> = true_peaks.iter().map(|&p| amplitude_db(p)).collect();
     let max_true_peak = true_peaks.iter().copied().fold(0.0f64, f64::max);
@@ -237,18 +246,18 @@ fn analyze_with(buffer: &AudioBuffer, parallel: bool) -> Result<Analysis, Analys
         plr_db,
     };
 
-    Ok(Analysis {
+    Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
-        sample_rate_hz: view.rate_hz,
-        source_channels: view.source_channels as u32,
-        frames: view.frames() as u64,
-        duration_seconds: view.frames() as f64 / f64::from(view.rate_hz),
+        sample_rate_hz: rate_hz,
+        source_channels: source_channels as u32,
+        frames: frames as u64,
+        duration_seconds: frames as f64 / f64::from(rate_hz),
         loudness: loudness_record,
-        tonal: spectral.as_ref().map(|s| s.tonal.clone()),
+        tonal: spectral.map(|s| s.tonal.clone()),
         dynamics,
-        stereo: time.stereo(spectral.as_ref()),
-        health: time.health,
-    })
+        stereo: time.stereo(spectral),
+        health: time.health.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -99,25 +99,15 @@ fn to_lufs(value: f64) -> Option<Lufs> {
     value.is_finite().then_some(Lufs(value))
 }
 
-/// First frame of every whole 10 ms block, plus the end of the last one.
-pub(crate) fn block_bounds(rate_hz: u32, frames: usize) -> Vec<usize> {
-    let rate = u64::from(rate_hz);
-    let mut bounds = Vec::with_capacity(frames * 100 / rate_hz as usize + 2);
-    for k in 0u64.. {
-        let start = ((k * rate + BLOCKS_PER_SECOND / 2) / BLOCKS_PER_SECOND) as usize;
-        if start > frames {
-            break;
-        }
-        bounds.push(start);
-    }
-    bounds
+pub(crate) fn measure(view: &StereoView<'_>) -> LoudnessDetail {
+    let mut blocks = KWeightedBlocks::new(view.rate_hz);
+    blocks.push(view.left, view.right);
+    blocks.finish()
 }
 
-pub(crate) fn measure(view: &StereoView<'_>) -> LoudnessDetail {
-    let rate = f64::from(view.rate_hz);
-    let block_bounds = block_bounds(view.rate_hz, view.frames());
-    let block_energy = k_weighted_block_energy(view.left, view.right, rate, &block_bounds);
-
+/// The readings from the 10 ms block energies (`block_bounds` has one more
+/// entry than `block_energy`).
+fn detail_from_blocks(block_energy: Vec<f64>, block_bounds: Vec<usize>) -> LoudnessDetail {
     // 100 ms sub-blocks: (energy, frames).
     let subblocks: Vec<(f64, usize)> = block_energy
         .chunks_exact(BLOCKS_PER_SUBBLOCK)
@@ -213,29 +203,82 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// K-weights both channels together (the two channels' filter chains are
 /// independent, so they fill each other's waits on their own feedback) and
-/// sums the squares per 10 ms block. Channel weights are 1 (BS.1770 L/R); a
-/// mono input arrives as the same slice twice, i.e. dual mono.
-fn k_weighted_block_energy(
-    left: &[f32],
-    right: &[f32],
-    rate_hz: f64,
-    bounds: &[usize],
-) -> Vec<f64> {
-    let shelf = Biquad::k_shelf(rate_hz);
-    let highpass = Biquad::k_highpass(rate_hz);
-    let mut shelf_state = StereoDf1State::default();
-    let mut highpass_state = StereoDf1State::default();
-    let mut energy = Vec::with_capacity(bounds.len().saturating_sub(1));
-    for edges in bounds.windows(2) {
-        let (start, end) = (edges[0], edges[1]);
-        let mut acc = [0.0f64; 2];
-        for (&l, &r) in left[start..end].iter().zip(&right[start..end]) {
-            let shelved = shelf.run_stereo_df1(&mut shelf_state, [f64::from(l), f64::from(r)]);
-            let y = highpass.run_stereo_df1(&mut highpass_state, shelved);
-            acc[0] += y[0] * y[0];
-            acc[1] += y[1] * y[1];
-        }
-        energy.push(acc[0] + acc[1]);
+/// sums the squares per 10 ms block, fed in pieces of any length. Channel
+/// weights are 1 (BS.1770 L/R); a mono input arrives as the same samples
+/// twice, i.e. dual mono.
+///
+/// Every sample passes the same filters and adds to the same block sum in
+/// the same order however the signal is cut into pieces, so the energies
+/// are bit-identical to one whole-buffer pass. Samples after the last whole
+/// block are filtered but never counted, as the standard's windows need
+/// whole blocks.
+#[derive(Debug, Clone)]
+pub(crate) struct KWeightedBlocks {
+    rate_hz: u64,
+    shelf: Biquad,
+    highpass: Biquad,
+    shelf_state: StereoDf1State,
+    highpass_state: StereoDf1State,
+    /// Frames pushed so far.
+    position: usize,
+    /// End of the block being summed.
+    next_bound: usize,
+    acc: [f64; 2],
+    energy: Vec<f64>,
+    bounds: Vec<usize>,
+}
+
+impl KWeightedBlocks {
+    pub(crate) fn new(rate_hz: u32) -> Self {
+        let rate = f64::from(rate_hz);
+        let mut blocks = Self {
+            rate_hz: u64::from(rate_hz),
+            shelf: Biquad::k_shelf(rate),
+            highpass: Biquad::k_highpass(rate),
+            shelf_state: StereoDf1State::default(),
+            highpass_state: StereoDf1State::default(),
+            position: 0,
+            next_bound: 0,
+            acc: [0.0; 2],
+            energy: Vec::new(),
+            bounds: vec![0],
+        };
+        blocks.next_bound = blocks.bound(1);
+        blocks
     }
-    energy
+
+    /// First frame of 10 ms block `k`: the nearest frame to k·10 ms.
+    fn bound(&self, k: usize) -> usize {
+        ((k as u64 * self.rate_hz + BLOCKS_PER_SECOND / 2) / BLOCKS_PER_SECOND) as usize
+    }
+
+    pub(crate) fn push(&mut self, left: &[f32], right: &[f32]) {
+        debug_assert_eq!(left.len(), right.len());
+        let mut from = 0;
+        while from < left.len() {
+            let to = (from + self.next_bound - self.position).min(left.len());
+            let (shelf, highpass) = (self.shelf, self.highpass);
+            let (mut shelf_state, mut highpass_state) = (self.shelf_state, self.highpass_state);
+            let mut acc = self.acc;
+            for (&l, &r) in left[from..to].iter().zip(&right[from..to]) {
+                let shelved = shelf.run_stereo_df1(&mut shelf_state, [f64::from(l), f64::from(r)]);
+                let y = highpass.run_stereo_df1(&mut highpass_state, shelved);
+                acc[0] += y[0] * y[0];
+                acc[1] += y[1] * y[1];
+            }
+            (self.shelf_state, self.highpass_state, self.acc) = (shelf_state, highpass_state, acc);
+            self.position += to - from;
+            from = to;
+            if self.position == self.next_bound {
+                self.energy.push(acc[0] + acc[1]);
+                self.acc = [0.0; 2];
+                self.bounds.push(self.next_bound);
+                self.next_bound = self.bound(self.bounds.len());
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> LoudnessDetail {
+        detail_from_blocks(self.energy, self.bounds)
+    }
 }

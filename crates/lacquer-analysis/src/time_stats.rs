@@ -1,11 +1,11 @@
 //! Sample-domain statistics in one pass: peaks, RMS, DC, clipping, channel
 //! identity and the stereo correlation figures.
 
+use crate::bounded_ratio_db;
 use crate::loudness::{
     ABSOLUTE_GATE_LUFS, BLOCKS_PER_SUBBLOCK, LRA_RELATIVE_GATE_LU, LoudnessDetail,
 };
 use crate::spectrum::SpectralResult;
-use crate::{StereoView, bounded_ratio_db};
 use lacquer_core::analysis::{HealthAnalysis, StereoAnalysis};
 use lacquer_core::units::Db;
 
@@ -141,160 +141,229 @@ fn pair_sums(left: &[f32], right: &[f32]) -> PairSums {
     total
 }
 
-/// Counts flat full-scale runs of at least [`CLIP_RUN_MIN_SAMPLES`].
-pub(crate) fn clipped_runs(x: &[f32]) -> u64 {
-    let mut runs = 0u64;
-    let mut run_len = 0u32;
-    let mut previous = 0.0f32;
-    for chunk in x.chunks(CHUNK_FRAMES) {
-        // Most chunks never reach full scale: check that in one vector pass.
-        let chunk_peak = chunk.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-        if chunk_peak < CLIP_LEVEL {
-            if run_len >= CLIP_RUN_MIN_SAMPLES {
-                runs += 1;
-            }
-            run_len = 0;
-            previous = chunk.last().copied().unwrap_or(0.0);
-            continue;
-        }
-        for &s in chunk {
-            let at_full_scale = s.abs() >= CLIP_LEVEL;
-            let continues = run_len > 0 && (s - previous).abs() <= CLIP_FLAT_TOLERANCE;
-            if at_full_scale && continues {
-                run_len += 1;
-            } else {
+/// Counts flat full-scale runs of at least [`CLIP_RUN_MIN_SAMPLES`], fed
+/// in pieces (a run may span pieces).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ClipCounter {
+    runs: u64,
+    run_len: u32,
+    previous: f32,
+}
+
+impl ClipCounter {
+    pub(crate) fn push(&mut self, x: &[f32]) {
+        let Self {
+            mut runs,
+            mut run_len,
+            mut previous,
+        } = *self;
+        for chunk in x.chunks(CHUNK_FRAMES) {
+            // Most chunks never reach full scale: check that in one vector
+            // pass (the per-sample rule would end any run and start none).
+            let chunk_peak = chunk.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+            if chunk_peak < CLIP_LEVEL {
                 if run_len >= CLIP_RUN_MIN_SAMPLES {
                     runs += 1;
                 }
-                run_len = u32::from(at_full_scale);
+                run_len = 0;
+                previous = chunk.last().copied().unwrap_or(0.0);
+                continue;
             }
-            previous = s;
+            for &s in chunk {
+                let at_full_scale = s.abs() >= CLIP_LEVEL;
+                let continues = run_len > 0 && (s - previous).abs() <= CLIP_FLAT_TOLERANCE;
+                if at_full_scale && continues {
+                    run_len += 1;
+                } else {
+                    if run_len >= CLIP_RUN_MIN_SAMPLES {
+                        runs += 1;
+                    }
+                    run_len = u32::from(at_full_scale);
+                }
+                previous = s;
+            }
         }
+        *self = Self {
+            runs,
+            run_len,
+            previous,
+        };
     }
-    if run_len >= CLIP_RUN_MIN_SAMPLES {
-        runs += 1;
+
+    pub(crate) fn finish(&self) -> u64 {
+        self.runs + u64::from(self.run_len >= CLIP_RUN_MIN_SAMPLES)
     }
-    runs
 }
 
-pub(crate) fn measure(view: &StereoView<'_>, loud: &LoudnessDetail) -> TimeStats {
-    let source = view.source();
-    let frames = view.frames() as f64;
-    let clipped: u64 = source.iter().map(|channel| clipped_runs(channel)).sum();
-
-    let mono_in_stereo = view.source_channels == 2
-        && view
-            .left
-            .iter()
-            .zip(view.right)
-            .all(|(l, r)| (l - r).abs() <= MONO_MAX_DIFFERENCE);
-
-    // Correlation sums per 100 ms block (on the loudness grid).
-    let bounds = &loud.block_bounds;
+/// End frame of 100 ms sub-block `j` on the loudness grid; `None` past the
+/// last whole one (what follows is the tail).
+pub(crate) fn subblock_end(loud: &LoudnessDetail, j: usize) -> Option<usize> {
     let subblocks = loud.block_energy.len() / BLOCKS_PER_SUBBLOCK;
-    let gate = loud
-        .summary
-        .integrated
-        .map(|i| (i.0 + LRA_RELATIVE_GATE_LU).max(ABSOLUTE_GATE_LUFS));
-    let mut totals = PairSums::default();
-    let mut active = 0usize;
-    let mut negative = 0usize;
-    let mut run = 0usize;
-    let mut longest_run = 0usize;
-    let mut tally = |range: std::ops::Range<usize>, judge: bool| {
-        let block = pair_sums(&view.left[range.clone()], &view.right[range]);
-        totals.add(&block);
-        (judge, block.ll, block.rr, block.lr)
-    };
-    let mut judged = Vec::with_capacity(subblocks + 1);
-    for j in 0..subblocks {
-        let first = j * BLOCKS_PER_SUBBLOCK;
-        let last = first + BLOCKS_PER_SUBBLOCK;
-        let loud_enough = gate.is_some_and(|g| loud.blocks_lufs(first, last) > g);
-        judged.push(tally(bounds[first]..bounds[last], loud_enough));
-    }
-    let tail_start = bounds[subblocks * BLOCKS_PER_SUBBLOCK];
-    judged.push(tally(tail_start..view.frames(), false));
-    for (judge, bl, br, bx) in judged {
-        if !judge {
-            continue;
+    (j < subblocks).then(|| loud.block_bounds[(j + 1) * BLOCKS_PER_SUBBLOCK])
+}
+
+/// The statistics fed one 100 ms sub-block at a time (then the tail), in
+/// the order a whole-buffer pass takes them, so the sums are the same bits.
+pub(crate) struct TimeStream<'a> {
+    loud: &'a LoudnessDetail,
+    source_channels: usize,
+    gate: Option<f64>,
+    frames: usize,
+    totals: PairSums,
+    clips: [ClipCounter; 2],
+    mono_in_stereo: bool,
+    active: usize,
+    negative: usize,
+    run: usize,
+    longest_run: usize,
+}
+
+impl<'a> TimeStream<'a> {
+    pub(crate) fn new(source_channels: usize, loud: &'a LoudnessDetail) -> Self {
+        let gate = loud
+            .summary
+            .integrated
+            .map(|i| (i.0 + LRA_RELATIVE_GATE_LU).max(ABSOLUTE_GATE_LUFS));
+        Self {
+            loud,
+            source_channels,
+            gate,
+            frames: 0,
+            totals: PairSums::default(),
+            clips: [ClipCounter::default(); 2],
+            mono_in_stereo: source_channels == 2,
+            active: 0,
+            negative: 0,
+            run: 0,
+            longest_run: 0,
         }
-        active += 1;
+    }
+
+    /// Sub-block `j` (its frames on the loudness grid).
+    pub(crate) fn subblock(&mut self, j: usize, left: &[f32], right: &[f32]) {
+        let first = j * BLOCKS_PER_SUBBLOCK;
+        let loud_enough = self
+            .gate
+            .is_some_and(|g| self.loud.blocks_lufs(first, first + BLOCKS_PER_SUBBLOCK) > g);
+        self.tally(left, right, loud_enough);
+    }
+
+    /// The frames after the last whole sub-block.
+    pub(crate) fn tail(&mut self, left: &[f32], right: &[f32]) {
+        self.tally(left, right, false);
+    }
+
+    fn tally(&mut self, left: &[f32], right: &[f32], judge: bool) {
+        self.frames += left.len();
+        self.clips[0].push(left);
+        if self.source_channels == 2 {
+            self.clips[1].push(right);
+            self.mono_in_stereo = self.mono_in_stereo
+                && left
+                    .iter()
+                    .zip(right)
+                    .all(|(l, r)| (l - r).abs() <= MONO_MAX_DIFFERENCE);
+        }
+        let block = pair_sums(left, right);
+        self.totals.add(&block);
+        if !judge {
+            return;
+        }
+        let (bl, br, bx) = (block.ll, block.rr, block.lr);
+        self.active += 1;
         let is_negative = bl > 0.0 && br > 0.0 && bx / (bl * br).sqrt() < NEGATIVE_CORRELATION;
         if is_negative {
-            negative += 1;
-            run += 1;
-            longest_run = longest_run.max(run);
+            self.negative += 1;
+            self.run += 1;
+            self.longest_run = self.longest_run.max(self.run);
         } else {
-            run = 0;
+            self.run = 0;
         }
     }
-    let (ll, rr, lr) = (totals.ll, totals.rr, totals.lr);
-    // A mono source is measured as its one channel (the view holds it twice).
-    let (sample_peaks, dc_offset, square_sum) = if view.source_channels == 2 {
-        (
-            vec![f64::from(totals.peak_l), f64::from(totals.peak_r)],
-            vec![totals.sum_l / frames, totals.sum_r / frames],
-            ll + rr,
-        )
-    } else {
-        (
-            vec![f64::from(totals.peak_l)],
-            vec![totals.sum_l / frames],
-            ll,
-        )
-    };
-    let max_sample_peak = sample_peaks.iter().copied().fold(0.0f64, f64::max);
-    let mean_square = square_sum / (frames * source.len() as f64);
-    let crest_factor_db = (mean_square > 0.0)
-        .then(|| Db(20.0 * max_sample_peak.log10() - 10.0 * mean_square.log10()));
-    let correlation = (ll > 0.0 && rr > 0.0).then(|| (lr / (ll * rr).sqrt()).clamp(-1.0, 1.0));
-    // MID = (L+R)/2, SIDE = (L-R)/2 energies from the same sums.
-    let mid_energy = (ll + rr + 2.0 * lr) / 4.0;
-    let side_energy = (ll + rr - 2.0 * lr) / 4.0;
-    let mid_side_ratio_db =
-        bounded_ratio_db(mid_energy.max(0.0), side_energy.max(0.0), RATIO_LIMIT_DB);
-    let channel_mean = (ll + rr) / 2.0;
-    let mono_sum_loss_db =
-        bounded_ratio_db(mid_energy.max(0.0), channel_mean, RATIO_LIMIT_DB).map(|db| Db(-db.0));
-    let negative_correlation_share = if active > 0 {
-        negative as f64 / active as f64
-    } else {
-        0.0
-    };
-    let phase_issue =
-        negative_correlation_share >= PHASE_ISSUE_SHARE || longest_run >= PHASE_ISSUE_RUN_BLOCKS;
 
-    let silent_subblocks = (0..subblocks)
-        .filter(|&j| {
-            let first = j * BLOCKS_PER_SUBBLOCK;
-            loud.blocks_lufs(first, first + BLOCKS_PER_SUBBLOCK) <= ABSOLUTE_GATE_LUFS
-        })
-        .count();
-    let silence_share = if subblocks > 0 {
-        silent_subblocks as f64 / subblocks as f64
-    } else if max_sample_peak == 0.0 {
-        1.0
-    } else {
-        0.0
-    };
-
-    TimeStats {
-        sample_peaks,
-        max_sample_peak,
-        crest_factor_db,
-        health: HealthAnalysis {
-            clipped_runs: clipped,
-            clip_run_min_samples: CLIP_RUN_MIN_SAMPLES,
-            dc_offset,
-            silence_share,
+    pub(crate) fn finish(self) -> TimeStats {
+        let Self {
+            loud,
+            source_channels,
+            frames,
+            totals,
+            clips,
             mono_in_stereo,
-            headroom_db: (max_sample_peak > 0.0).then(|| Db(-20.0 * max_sample_peak.log10())),
-        },
-        correlation,
-        mid_side_ratio_db,
-        mono_sum_loss_db,
-        negative_correlation_share,
-        phase_issue,
+            active,
+            negative,
+            longest_run,
+            ..
+        } = self;
+        let clipped = clips[..source_channels].iter().map(|c| c.finish()).sum();
+        let frames = frames as f64;
+        let subblocks = loud.block_energy.len() / BLOCKS_PER_SUBBLOCK;
+        let (ll, rr, lr) = (totals.ll, totals.rr, totals.lr);
+        // A mono source is measured as its one channel (the view holds it twice).
+        let (sample_peaks, dc_offset, square_sum) = if source_channels == 2 {
+            (
+                vec![f64::from(totals.peak_l), f64::from(totals.peak_r)],
+                vec![totals.sum_l / frames, totals.sum_r / frames],
+                ll + rr,
+            )
+        } else {
+            (
+                vec![f64::from(totals.peak_l)],
+                vec![totals.sum_l / frames],
+                ll,
+            )
+        };
+        let max_sample_peak = sample_peaks.iter().copied().fold(0.0f64, f64::max);
+        let mean_square = square_sum / (frames * source_channels as f64);
+        let crest_factor_db = (mean_square > 0.0)
+            .then(|| Db(20.0 * max_sample_peak.log10() - 10.0 * mean_square.log10()));
+        let correlation = (ll > 0.0 && rr > 0.0).then(|| (lr / (ll * rr).sqrt()).clamp(-1.0, 1.0));
+        // MID = (L+R)/2, SIDE = (L-R)/2 energies from the same sums.
+        let mid_energy = (ll + rr + 2.0 * lr) / 4.0;
+        let side_energy = (ll + rr - 2.0 * lr) / 4.0;
+        let mid_side_ratio_db =
+            bounded_ratio_db(mid_energy.max(0.0), side_energy.max(0.0), RATIO_LIMIT_DB);
+        let channel_mean = (ll + rr) / 2.0;
+        let mono_sum_loss_db =
+            bounded_ratio_db(mid_energy.max(0.0), channel_mean, RATIO_LIMIT_DB).map(|db| Db(-db.0));
+        let negative_correlation_share = if active > 0 {
+            negative as f64 / active as f64
+        } else {
+            0.0
+        };
+        let phase_issue = negative_correlation_share >= PHASE_ISSUE_SHARE
+            || longest_run >= PHASE_ISSUE_RUN_BLOCKS;
+
+        let silent_subblocks = (0..subblocks)
+            .filter(|&j| {
+                let first = j * BLOCKS_PER_SUBBLOCK;
+                loud.blocks_lufs(first, first + BLOCKS_PER_SUBBLOCK) <= ABSOLUTE_GATE_LUFS
+            })
+            .count();
+        let silence_share = if subblocks > 0 {
+            silent_subblocks as f64 / subblocks as f64
+        } else if max_sample_peak == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+
+        TimeStats {
+            sample_peaks,
+            max_sample_peak,
+            crest_factor_db,
+            health: HealthAnalysis {
+                clipped_runs: clipped,
+                clip_run_min_samples: CLIP_RUN_MIN_SAMPLES,
+                dc_offset,
+                silence_share,
+                mono_in_stereo,
+                headroom_db: (max_sample_peak > 0.0).then(|| Db(-20.0 * max_sample_peak.log10())),
+            },
+            correlation,
+            mid_side_ratio_db,
+            mono_sum_loss_db,
+            negative_correlation_share,
+            phase_issue,
+        }
     }
 }

@@ -59,11 +59,229 @@ pub fn true_peaks_dbtp(buffer: &AudioBuffer) -> Result<Vec<Option<Db>>, Analysis
 
 /// Linear true peak of each source channel.
 pub(crate) fn measure(view: &StereoView<'_>) -> Vec<f64> {
-    let interpolator = Interpolator::new(oversampling_factor(view.rate_hz));
-    view.source()
-        .iter()
-        .map(|channel| interpolator.channel_peak(channel))
-        .collect()
+    let source = view.source();
+    let mut stream = TruePeakStream::new(view.rate_hz, source.len());
+    stream.push(&source);
+    stream.finish()
+}
+
+/// True peak fed in pieces of any length, for signals too long to hold.
+///
+/// Blocks of [`BLOCK_FRAMES`] are read exactly as a whole-buffer pass reads
+/// them (the same samples around each, zeros beyond the ends), and the
+/// result is a maximum, so the reading does not depend on how the signal
+/// was cut: only which quiet blocks get skipped does, and a block is
+/// skipped only when it provably cannot raise the maximum. A block waits
+/// for the next one to arrive (its taps reach into it, and its pruning
+/// bound needs its largest sample); a push is processed loudest block
+/// first, so one whole-buffer push skips as much as possible.
+pub(crate) struct TruePeakStream {
+    interpolator: Interpolator,
+    channels: Vec<ChannelPeak>,
+    padded: Vec<f32>,
+    scratch: FoldedScratch,
+    block_max: Vec<f32>,
+    neighbourhood: Vec<f32>,
+    order: Vec<usize>,
+}
+
+/// One channel's progress.
+#[derive(Debug, Clone, Default)]
+struct ChannelPeak {
+    /// The samples still needed, from frame `kept_start` on: the context
+    /// before the next block and everything after it.
+    kept: Vec<f32>,
+    kept_start: usize,
+    /// First block not yet read.
+    next_block: usize,
+    /// Largest |sample| of block `next_block - 1` (0 before the first).
+    previous_block_max: f32,
+    /// Largest value found so far, sample or interpolated.
+    peak: f64,
+}
+
+/// The signal around the blocks being read: what was kept from earlier
+/// pushes (`head`, from frame `start`), then the current push (`tail`).
+#[derive(Clone, Copy)]
+struct Span<'a> {
+    head: &'a [f32],
+    tail: &'a [f32],
+    start: usize,
+}
+
+impl Span<'_> {
+    fn end(&self) -> usize {
+        self.start + self.head.len() + self.tail.len()
+    }
+
+    /// Calls `f` on the pieces of frames `lo..hi` in order.
+    fn pieces(&self, lo: usize, hi: usize, mut f: impl FnMut(&[f32])) {
+        let split = self.start + self.head.len();
+        if lo < split {
+            f(&self.head[lo - self.start..hi.min(split) - self.start]);
+        }
+        if hi > split {
+            f(&self.tail[lo.max(split) - split..hi - split]);
+        }
+    }
+
+    fn max_abs(&self, lo: usize, hi: usize) -> f32 {
+        let mut m = 0.0f32;
+        self.pieces(lo, hi, |p| m = p.iter().fold(m, |m, s| m.max(s.abs())));
+        m
+    }
+
+    fn copy_into(&self, lo: usize, hi: usize, dst: &mut [f32]) {
+        let mut at = 0;
+        self.pieces(lo, hi, |p| {
+            dst[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        });
+    }
+}
+
+impl TruePeakStream {
+    pub(crate) fn new(rate_hz: u32, channels: usize) -> Self {
+        Self {
+            interpolator: Interpolator::new(oversampling_factor(rate_hz)),
+            channels: vec![ChannelPeak::default(); channels],
+            padded: vec![0.0; BLOCK_FRAMES + TAPS_PER_PHASE],
+            scratch: FoldedScratch {
+                middle: vec![0.0; BLOCK_FRAMES],
+                sum: vec![0.0; BLOCK_FRAMES],
+                diff: vec![0.0; BLOCK_FRAMES],
+            },
+            block_max: Vec::new(),
+            neighbourhood: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// One piece of every channel (equal lengths).
+    pub(crate) fn push(&mut self, channels: &[&[f32]]) {
+        for (c, samples) in channels.iter().enumerate() {
+            self.push_channel(c, samples, false);
+        }
+    }
+
+    /// The linear true peak of each channel.
+    pub(crate) fn finish(mut self) -> Vec<f64> {
+        for c in 0..self.channels.len() {
+            self.push_channel(c, &[], true);
+        }
+        self.channels.iter().map(|c| c.peak).collect()
+    }
+
+    fn push_channel(&mut self, c: usize, samples: &[f32], at_end: bool) {
+        let mut state = std::mem::take(&mut self.channels[c]);
+        let mut kept = std::mem::take(&mut state.kept);
+        let span = Span {
+            head: &kept,
+            tail: samples,
+            start: state.kept_start,
+        };
+        let end = span.end();
+        let blocks_end = if at_end {
+            end.div_ceil(BLOCK_FRAMES)
+        } else {
+            // A block is read once the next one is complete.
+            (end / BLOCK_FRAMES).saturating_sub(1)
+        };
+        if blocks_end > state.next_block {
+            self.read_blocks(&mut state, span, blocks_end, at_end);
+            // Keep the context the next block reaches back to, and the rest.
+            let keep_from = (state.next_block * BLOCK_FRAMES)
+                .saturating_sub(REACH_BEFORE)
+                .min(end);
+            let split = state.kept_start + kept.len();
+            if keep_from >= split {
+                kept.clear();
+                kept.extend_from_slice(&samples[keep_from - split..]);
+            } else {
+                kept.drain(..keep_from - state.kept_start);
+                kept.extend_from_slice(samples);
+            }
+            state.kept_start = keep_from;
+        } else {
+            kept.extend_from_slice(samples);
+        }
+        state.kept = kept;
+        self.channels[c] = state;
+    }
+
+    /// Reads blocks `state.next_block..blocks_end` of `span`.
+    fn read_blocks(
+        &mut self,
+        state: &mut ChannelPeak,
+        span: Span<'_>,
+        blocks_end: usize,
+        at_end: bool,
+    ) {
+        let first = state.next_block;
+        let end = span.end();
+        // Largest |sample| of each block, and of the one after (when there is one).
+        let last_with_max = if at_end { blocks_end } else { blocks_end + 1 };
+        self.block_max.clear();
+        for b in first..last_with_max {
+            let lo = b * BLOCK_FRAMES;
+            self.block_max
+                .push(span.max_abs(lo, (lo + BLOCK_FRAMES).min(end)));
+        }
+        let sample_peak = self.block_max.iter().copied().fold(0.0f32, f32::max);
+        state.peak = state.peak.max(f64::from(sample_peak));
+        let count = blocks_end - first;
+        // The taps reach less than one block either side, so a block's
+        // interpolated values are bounded by the gain times its own and its
+        // neighbours' largest sample.
+        self.neighbourhood.clear();
+        for i in 0..count {
+            let before = if i == 0 {
+                state.previous_block_max
+            } else {
+                self.block_max[i - 1]
+            };
+            let after = self.block_max.get(i + 1).copied().unwrap_or(0.0);
+            self.neighbourhood
+                .push(before.max(self.block_max[i]).max(after));
+        }
+        state.previous_block_max = self.block_max[count - 1];
+        state.next_block = blocks_end;
+        let Some(folded) = self.interpolator.folded else {
+            return;
+        };
+        self.order.clear();
+        self.order.extend(0..count);
+        let neighbourhood = &self.neighbourhood;
+        self.order.sort_by(|&a, &b| {
+            neighbourhood[b]
+                .total_cmp(&neighbourhood[a])
+                .then(a.cmp(&b))
+        });
+        for &i in &self.order {
+            if f64::from(neighbourhood[i]) * self.interpolator.max_abs_gain <= state.peak {
+                break;
+            }
+            let start = (first + i) * BLOCK_FRAMES;
+            let block_end = (start + BLOCK_FRAMES).min(end);
+            let frames = block_end - start;
+            // padded[j] = x[start + j - REACH_BEFORE], zero outside the signal.
+            self.padded.fill(0.0);
+            let src_lo = start.saturating_sub(REACH_BEFORE);
+            let src_hi = (block_end + TAPS_PER_PHASE - REACH_BEFORE).min(end);
+            let dst_lo = src_lo + REACH_BEFORE - start;
+            span.copy_into(
+                src_lo,
+                src_hi,
+                &mut self.padded[dst_lo..dst_lo + (src_hi - src_lo)],
+            );
+            let block_peak = folded_peak(
+                &folded,
+                &self.padded[..frames + TAPS_PER_PHASE - 1],
+                &mut self.scratch,
+            );
+            state.peak = state.peak.max(f64::from(block_peak));
+        }
+    }
 }
 
 /// Taps in a folded (pair-added) filter.
@@ -155,65 +373,6 @@ impl Interpolator {
             phases,
             max_abs_gain,
         }
-    }
-
-    fn channel_peak(&self, x: &[f32]) -> f64 {
-        let block_max: Vec<f32> = x
-            .chunks(BLOCK_FRAMES)
-            .map(|b| b.iter().fold(0.0f32, |m, s| m.max(s.abs())))
-            .collect();
-        let sample_peak = block_max.iter().copied().fold(0.0f32, f32::max);
-        let Some(folded) = self.folded else {
-            return f64::from(sample_peak);
-        };
-        if sample_peak == 0.0 {
-            return f64::from(sample_peak);
-        }
-        // The taps reach less than one block either side, so a block's
-        // interpolated values are bounded by the gain times its own and its
-        // neighbours' largest sample.
-        let neighbourhood: Vec<f32> = (0..block_max.len())
-            .map(|b| {
-                let lo = b.saturating_sub(1);
-                let hi = (b + 2).min(block_max.len());
-                block_max[lo..hi].iter().copied().fold(0.0f32, f32::max)
-            })
-            .collect();
-        let mut order: Vec<usize> = (0..block_max.len()).collect();
-        order.sort_by(|&a, &b| {
-            neighbourhood[b]
-                .total_cmp(&neighbourhood[a])
-                .then(a.cmp(&b))
-        });
-
-        let mut peak = f64::from(sample_peak);
-        let mut padded = vec![0.0f32; BLOCK_FRAMES + TAPS_PER_PHASE];
-        let mut scratch = FoldedScratch {
-            middle: vec![0.0; BLOCK_FRAMES],
-            sum: vec![0.0; BLOCK_FRAMES],
-            diff: vec![0.0; BLOCK_FRAMES],
-        };
-        for b in order {
-            if f64::from(neighbourhood[b]) * self.max_abs_gain <= peak {
-                break;
-            }
-            let start = b * BLOCK_FRAMES;
-            let end = (start + BLOCK_FRAMES).min(x.len());
-            let frames = end - start;
-            // padded[j] = x[start + j - REACH_BEFORE], zero outside the signal.
-            padded.fill(0.0);
-            let src_lo = start.saturating_sub(REACH_BEFORE);
-            let src_hi = (end + TAPS_PER_PHASE - REACH_BEFORE).min(x.len());
-            let dst_lo = src_lo + REACH_BEFORE - start;
-            padded[dst_lo..dst_lo + (src_hi - src_lo)].copy_from_slice(&x[src_lo..src_hi]);
-            let block_peak = folded_peak(
-                &folded,
-                &padded[..frames + TAPS_PER_PHASE - 1],
-                &mut scratch,
-            );
-            peak = peak.max(f64::from(block_peak));
-        }
-        peak
     }
 }
 
