@@ -81,7 +81,125 @@ pub struct Decoded {
 
 /// Decodes and validates an audio file. Never panics.
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoError> {
-    panic_to_corrupt(path, || decode_unguarded(path, opts))
+    let mut left: Vec<f32> = Vec::new();
+    let mut right: Vec<f32> = Vec::new();
+    let source = decode_stream(path, opts, |l: &[f32], r: &[f32]| {
+        left.extend_from_slice(l);
+        right.extend_from_slice(r);
+        Ok::<(), IoError>(())
+    })?;
+    // The planes grew by doubling; hand back the slack (up to half of each
+    // plane) before the buffer lives through the whole pipeline. A
+    // declared length is not trusted for reserving up front: a damaged or
+    // hostile header could claim gigabytes.
+    left.shrink_to_fit();
+    right.shrink_to_fit();
+    let buffer = AudioBuffer::stereo(source.sample_rate, left, right)
+        .map_err(|e| corrupt(path, e.to_string()))?;
+    Ok(Decoded { buffer, source })
+}
+
+/// Decodes and validates an audio file piece by piece, handing each piece
+/// to `sink` as a stereo pair (a mono file's one channel twice) in order,
+/// without holding the file: memory does not grow with its length. Every
+/// check [`decode_file`] makes is made; the pieces handed out before a
+/// failure are a prefix of the audio, and the failure is the result. A
+/// sink error stops the decode and is returned. Never panics.
+pub fn decode_stream<E: From<IoError>>(
+    path: &Path,
+    opts: &DecodeOptions,
+    mut sink: impl FnMut(&[f32], &[f32]) -> Result<(), E>,
+) -> Result<SourceInfo, E> {
+    let mut sink_error: Option<E> = None;
+    let result = panic_to_corrupt(path, || {
+        decode_unguarded(path, opts, &mut |l: &[f32], r: &[f32]| {
+            sink(l, r).map_err(|e| {
+                sink_error = Some(e);
+                SinkStopped
+            })
+        })
+    });
+    match (result, sink_error) {
+        (_, Some(e)) => Err(e),
+        (Ok(info), None) => Ok(info),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
+/// A sink refused a piece; its own error is kept by [`decode_stream`].
+struct SinkStopped;
+
+/// Where the packet loop hands stereo pieces.
+type PieceSink<'s> = dyn FnMut(&[f32], &[f32]) -> Result<(), SinkStopped> + 's;
+
+/// Why the packet loop stopped early.
+enum Stop {
+    Io(IoError),
+    Sink,
+}
+
+impl From<IoError> for Stop {
+    fn from(e: IoError) -> Self {
+        Stop::Io(e)
+    }
+}
+
+/// Hands decoded frames on: drops an AAC stream's priming frames and holds
+/// back the last few frames until the end, where the container's declared
+/// length may cut the encoder's padding off.
+struct Emitter<'s> {
+    sink: &'s mut PieceSink<'s>,
+    /// Frames still to drop at the start.
+    skip: usize,
+    /// Frames kept back (AAC only).
+    hold: usize,
+    held: [Vec<f32>; 2],
+    /// Frames decoded (before any skip), for the length checks.
+    decoded: u64,
+    /// Frames handed on.
+    emitted: u64,
+}
+
+impl Emitter<'_> {
+    fn push(&mut self, left: &[f32], right: &[f32]) -> Result<(), SinkStopped> {
+        self.decoded += left.len() as u64;
+        let drop = self.skip.min(left.len());
+        self.skip -= drop;
+        let (left, right) = (&left[drop..], &right[drop..]);
+        if self.hold == 0 {
+            return self.emit(left, right);
+        }
+        self.held[0].extend_from_slice(left);
+        self.held[1].extend_from_slice(right);
+        let over = self.held[0].len().saturating_sub(self.hold);
+        // Emit in pieces of at least a hold's length, not per packet.
+        if over >= self.hold {
+            let [l, r] = std::mem::take(&mut self.held);
+            self.emit(&l[..over], &r[..over])?;
+            self.held = [l[over..].to_vec(), r[over..].to_vec()];
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, left: &[f32], right: &[f32]) -> Result<(), SinkStopped> {
+        if left.is_empty() {
+            return Ok(());
+        }
+        self.emitted += left.len() as u64;
+        (self.sink)(left, right)
+    }
+
+    /// Hands on what was held, the last `cut` frames excepted.
+    fn finish(&mut self, cut: usize) -> Result<(), SinkStopped> {
+        let [l, r] = std::mem::take(&mut self.held);
+        let keep = l.len().saturating_sub(cut);
+        self.emit(&l[..keep], &r[..keep])
+    }
+
+    /// Frames that will have been handed on once held frames are out.
+    fn total(&self) -> u64 {
+        self.emitted + self.held[0].len() as u64
+    }
 }
 
 /// Runs `f`, turning a panic inside it into [`IoError::Corrupt`].
@@ -171,7 +289,11 @@ fn too_long(path: &Path, frames: u64, rate: u32, opts: &DecodeOptions) -> IoErro
     }
 }
 
-fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoError> {
+fn decode_unguarded(
+    path: &Path,
+    opts: &DecodeOptions,
+    sink: &mut PieceSink<'_>,
+) -> Result<SourceInfo, IoError> {
     let file = open(path)?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
@@ -252,101 +374,128 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
         });
     }
 
-    let mut channels: Vec<Vec<f32>> = Vec::new();
+    let is_aac = params.codec == CODEC_ID_AAC;
+    let mut emitter = Emitter {
+        sink,
+        skip: if is_aac {
+            track.delay.map_or(AAC_PRIMING_FRAMES, u64::from) as usize
+        } else {
+            0
+        },
+        hold: if is_aac {
+            2 * AAC_PRIMING_FRAMES as usize
+        } else {
+            0
+        },
+        held: [Vec::new(), Vec::new()],
+        decoded: 0,
+        emitted: 0,
+    };
+    let skip = emitter.skip;
     let mut sample_rate = params.sample_rate.unwrap_or(0);
+    let mut file_channels = 0usize;
     let mut scratch: Vec<Vec<f32>> = Vec::new();
     let mut max_frames: Option<u64> = None;
+    let seconds = |frames: u64, rate: u32| {
+        if rate > 0 {
+            frames as f64 / f64::from(rate)
+        } else {
+            0.0
+        }
+    };
 
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(packet)) => packet,
-            Ok(None) => break,
-            Err(SymphoniaError::ResetRequired) => {
-                return Err(IoError::UnsupportedFormat {
-                    path: path.to_path_buf(),
-                    source: SymphoniaError::Unsupported("chained streams"),
-                });
-            }
-            Err(e) => {
-                let at = decoded_seconds(&channels, sample_rate);
-                return Err(corrupt(path, format!("demuxing failed at {at:.3} s: {e}")));
-            }
-        };
-        if packet.track_id != track.id {
-            continue;
-        }
-        let decoded = decoder.decode(&packet).map_err(|e| {
-            let at = decoded_seconds(&channels, sample_rate);
-            corrupt(path, format!("decoding failed at {at:.3} s: {e}"))
-        })?;
-        let spec = decoded.spec();
-        let rate = spec.rate();
-        let count = spec.channels().count();
-        if channels.is_empty() {
-            check_rate(path, rate)?;
-            check_channels(path, count)?;
-            sample_rate = rate;
-            channels = vec![Vec::new(); count];
-            max_frames = Some((opts.max_duration_seconds * f64::from(rate)).floor() as u64);
-        } else if rate != sample_rate || count != channels.len() {
-            return Err(corrupt(
-                path,
-                "sample rate or channel layout changes mid-stream",
-            ));
-        }
-        let frames = decoded.frames();
-        if frames == 0 {
-            continue;
-        }
-        decoded.copy_to_vecs_planar::<f32>(&mut scratch);
-        for (dst, src) in channels.iter_mut().zip(scratch.iter()) {
-            let Some(part) = src.get(..frames) else {
-                return Err(corrupt(path, "decoder returned a short plane"));
+    let mut packets = || -> Result<(), Stop> {
+        loop {
+            let packet = match format.next_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return Ok(()),
+                Err(SymphoniaError::ResetRequired) => {
+                    return Err(IoError::UnsupportedFormat {
+                        path: path.to_path_buf(),
+                        source: SymphoniaError::Unsupported("chained streams"),
+                    }
+                    .into());
+                }
+                Err(e) => {
+                    let at = seconds(emitter.decoded, sample_rate);
+                    return Err(corrupt(path, format!("demuxing failed at {at:.3} s: {e}")).into());
+                }
             };
-            dst.extend_from_slice(part);
+            if packet.track_id != track.id {
+                continue;
+            }
+            let decoded = decoder.decode(&packet).map_err(|e| {
+                let at = seconds(emitter.decoded, sample_rate);
+                corrupt(path, format!("decoding failed at {at:.3} s: {e}"))
+            })?;
+            let spec = decoded.spec();
+            let rate = spec.rate();
+            let count = spec.channels().count();
+            if file_channels == 0 {
+                check_rate(path, rate)?;
+                check_channels(path, count)?;
+                sample_rate = rate;
+                file_channels = count;
+                max_frames = Some((opts.max_duration_seconds * f64::from(rate)).floor() as u64);
+            } else if rate != sample_rate || count != file_channels {
+                return Err(
+                    corrupt(path, "sample rate or channel layout changes mid-stream").into(),
+                );
+            }
+            let frames = decoded.frames();
+            if frames == 0 {
+                continue;
+            }
+            decoded.copy_to_vecs_planar::<f32>(&mut scratch);
+            let planes: Vec<&[f32]> = scratch
+                .iter()
+                .map(|c| c.get(..frames))
+                .collect::<Option<_>>()
+                .ok_or_else(|| corrupt(path, "decoder returned a short plane"))?;
+            check_finite(path, &planes, emitter.decoded, sample_rate)?;
+            let (left, right) = (planes[0], planes[planes.len() - 1]);
+            if let Some(limit) = max_frames
+                && emitter.decoded + frames as u64 > limit.saturating_add(AAC_PRIMING_FRAMES)
+            {
+                return Err(
+                    too_long(path, emitter.decoded + frames as u64, sample_rate, opts).into(),
+                );
+            }
+            emitter
+                .push(left, right)
+                .map_err(|SinkStopped| Stop::Sink)?;
         }
-        if let Some(limit) = max_frames
-            && channels[0].len() as u64 > limit.saturating_add(AAC_PRIMING_FRAMES)
-        {
-            return Err(too_long(path, channels[0].len() as u64, sample_rate, opts));
-        }
+    };
+    let stopped = packets();
+    match stopped {
+        Ok(()) => {}
+        Err(Stop::Io(e)) => return Err(e),
+        // The caller has the sink's own error; this one is never shown.
+        Err(Stop::Sink) => return Err(corrupt(path, "stopped by the caller")),
     }
 
-    if params.codec == CODEC_ID_AAC {
-        let skip = track.delay.map_or(AAC_PRIMING_FRAMES, u64::from) as usize;
-        for c in &mut channels {
-            c.drain(..skip.min(c.len()));
-        }
-        // The encoder pads the last AAC frame; the container's declared
-        // length (priming included) says where the music ends. Trust it only
-        // when it cuts less than two frames, i.e. when it is plainly the
-        // padding and not a damaged header.
-        let decoded = channels.first().map_or(0, Vec::len) as u64;
+    // The encoder pads the last AAC frame; the container's declared length
+    // (priming included) says where the music ends. Trust it only when it
+    // cuts less than two frames, i.e. when it is plainly the padding and not
+    // a damaged header.
+    let mut cut = 0usize;
+    if is_aac {
+        let decoded = emitter.total();
         if let Some(declared) = track.num_frames
             && let Some(keep) = declared.checked_sub(skip as u64)
             && keep < decoded
             && decoded - keep < 2 * AAC_PRIMING_FRAMES
         {
-            for c in &mut channels {
-                c.truncate(keep as usize);
-            }
+            cut = (decoded - keep) as usize;
         }
     }
-
-    // The planes grew by doubling; hand back the slack (up to half of each
-    // plane) before the buffer lives through the whole pipeline. A
-    // declared length is not trusted for reserving up front: a damaged or
-    // hostile header could claim gigabytes.
-    for c in &mut channels {
-        c.shrink_to_fit();
-    }
-    let frames = channels.first().map_or(0, Vec::len);
+    let frames = emitter.total() - cut as u64;
     // Lossless containers state their exact length; fewer frames than that
     // means the file was cut short or frames were skipped as unreadable.
     if is_lossless(&codec)
         && let Some(declared) = track.num_frames
         && frames > 0
-        && (frames as u64) < declared
+        && frames < declared
     {
         return Err(corrupt(
             path,
@@ -361,7 +510,7 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
     }
     let duration_seconds = frames as f64 / f64::from(sample_rate);
     if duration_seconds > opts.max_duration_seconds {
-        return Err(too_long(path, frames as u64, sample_rate, opts));
+        return Err(too_long(path, frames, sample_rate, opts));
     }
     if duration_seconds < opts.min_duration_seconds {
         return Err(IoError::TooShort {
@@ -370,24 +519,19 @@ fn decode_unguarded(path: &Path, opts: &DecodeOptions) -> Result<Decoded, IoErro
             min_seconds: opts.min_duration_seconds,
         });
     }
-    check_finite(path, &channels, sample_rate)?;
+    emitter
+        .finish(cut)
+        .map_err(|SinkStopped| corrupt(path, "stopped by the caller"))?;
 
-    let file_channels = channels.len();
-    let buffer = AudioBuffer::new(sample_rate, channels)
-        .map_err(|e| corrupt(path, e.to_string()))?
-        .into_stereo();
-    Ok(Decoded {
-        buffer,
-        source: SourceInfo {
-            path: path.to_path_buf(),
-            container,
-            codec,
-            sample_rate,
-            channels: file_channels,
-            bits_per_sample,
-            frames: frames as u64,
-            duration_seconds,
-        },
+    Ok(SourceInfo {
+        path: path.to_path_buf(),
+        container,
+        codec,
+        sample_rate,
+        channels: file_channels,
+        bits_per_sample,
+        frames,
+        duration_seconds,
     })
 }
 
@@ -416,16 +560,10 @@ fn pcm_name_bits(codec: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-fn decoded_seconds(channels: &[Vec<f32>], rate: u32) -> f64 {
-    match (channels.first(), rate) {
-        (Some(c), r) if r > 0 => c.len() as f64 / f64::from(r),
-        _ => 0.0,
-    }
-}
-
-/// Reports the earliest non-finite sample over all channels.
-fn check_finite(path: &Path, channels: &[Vec<f32>], rate: u32) -> Result<(), IoError> {
-    let earliest = channels
+/// Reports the earliest non-finite sample of a piece over all channels
+/// (`offset`: frames decoded before it).
+fn check_finite(path: &Path, planes: &[&[f32]], offset: u64, rate: u32) -> Result<(), IoError> {
+    let earliest = planes
         .iter()
         .enumerate()
         .filter_map(|(ch, samples)| {
@@ -440,7 +578,7 @@ fn check_finite(path: &Path, channels: &[Vec<f32>], rate: u32) -> Result<(), IoE
         Some((frame, channel, value)) => Err(IoError::NonFiniteSample {
             path: path.to_path_buf(),
             channel,
-            time_seconds: frame as f64 / f64::from(rate),
+            time_seconds: (offset + frame as u64) as f64 / f64::from(rate),
             value,
         }),
     }

@@ -29,6 +29,7 @@ pub enum Dither {
 const DITHER_SEED: u64 = 0x4c41_4351_5545_5200; // "LACQUER\0"
 
 /// SplitMix64: tiny, fast, good enough for dither, and fully deterministic.
+#[derive(Debug, Clone)]
 struct SplitMix64(u64);
 
 impl SplitMix64 {
@@ -69,10 +70,10 @@ pub fn full_scale(bits: u32) -> f64 {
 
 /// True if every sample is exactly an integer multiple of one LSB at `bits`
 /// and inside the representable range.
-pub fn is_on_grid(channels: &[Vec<f32>], bits: u32) -> bool {
+pub fn is_on_grid<C: AsRef<[f32]>>(channels: &[C], bits: u32) -> bool {
     let scale = full_scale(bits);
     let max = scale - 1.0;
-    channels.iter().flatten().all(|&s| {
+    channels.iter().flat_map(|c| c.as_ref()).all(|&s| {
         let v = f64::from(s) * scale;
         v >= -scale && v <= max && v == (v as i64) as f64
     })
@@ -95,9 +96,6 @@ pub fn quantized_planes(
     bits: u32,
     dither: Dither,
 ) -> Vec<impl Iterator<Item = i32> + '_> {
-    let scale = full_scale(bits);
-    let lo = -scale;
-    let hi = scale - 1.0;
     let use_dither = match dither {
         Dither::Auto => !is_on_grid(channels, bits),
         Dither::Tpdf => true,
@@ -107,18 +105,49 @@ pub fn quantized_planes(
         .iter()
         .enumerate()
         .map(move |(ch, samples)| {
-            let mut rng = SplitMix64(DITHER_SEED ^ (ch as u64).wrapping_mul(0xA076_1D64_78BD_642F));
-            samples.iter().map(move |&s| {
-                let x = if s.is_finite() {
-                    f64::from(s) * scale
-                } else {
-                    0.0
-                };
-                let noise = if use_dither { rng.tpdf() } else { 0.0 };
-                round_half_away(x + noise).clamp(lo, hi) as i32
-            })
+            let mut q = ChannelQuantizer::new(ch, bits, use_dither);
+            samples.iter().map(move |&s| q.next(s))
         })
         .collect()
+}
+
+/// One channel's word-length reduction, sample after sample: the state
+/// [`quantized_planes`] keeps per channel, for writers fed in pieces (the
+/// same channel index and dither choice give the same values).
+#[derive(Debug, Clone)]
+pub struct ChannelQuantizer {
+    rng: SplitMix64,
+    scale: f64,
+    lo: f64,
+    hi: f64,
+    dither: bool,
+}
+
+impl ChannelQuantizer {
+    /// Channel `channel`'s quantiser to `bits`, with TPDF dither when
+    /// `dither` (decide it for the whole file, e.g. with [`is_on_grid`]).
+    pub fn new(channel: usize, bits: u32, dither: bool) -> Self {
+        let scale = full_scale(bits);
+        Self {
+            rng: SplitMix64(DITHER_SEED ^ (channel as u64).wrapping_mul(0xA076_1D64_78BD_642F)),
+            scale,
+            lo: -scale,
+            hi: scale - 1.0,
+            dither,
+        }
+    }
+
+    /// The next sample's integer value (non-finite input gives 0).
+    #[inline]
+    pub fn next(&mut self, s: f32) -> i32 {
+        let x = if s.is_finite() {
+            f64::from(s) * self.scale
+        } else {
+            0.0
+        };
+        let noise = if self.dither { self.rng.tpdf() } else { 0.0 };
+        round_half_away(x + noise).clamp(self.lo, self.hi) as i32
+    }
 }
 
 #[cfg(test)]

@@ -6,12 +6,13 @@
 //! format shares one deterministic word-length policy.
 
 use std::fmt;
+use std::io::Write;
 use std::str::FromStr;
 
 use lacquer_core::AudioBuffer;
 
 use crate::IoError;
-use crate::dither::{Dither, quantize, quantized_planes};
+use crate::dither::{ChannelQuantizer, Dither, is_on_grid, quantize};
 
 /// Sample encoding inside a WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,46 +211,173 @@ fn encode_wav(
     encoding: WavEncoding,
     dither: Dither,
 ) -> Result<Vec<u8>, IoError> {
-    let format = OutputFormat::Wav(encoding);
-    let channels = buffer.num_channels();
-    let frames = buffer.len();
-    let bytes_per_sample: usize = match encoding {
+    let bits = OutputFormat::Wav(encoding).bits_per_sample();
+    let use_dither = match (dither, bits) {
+        (_, None) | (Dither::Off, _) => false,
+        (Dither::Tpdf, _) => true,
+        (Dither::Auto, Some(bits)) => !is_on_grid(buffer.channels(), bits),
+    };
+    let data_len = wav_data_len(buffer.num_channels(), buffer.len(), encoding)?;
+    let mut writer = WavWriter::new(
+        Vec::with_capacity(data_len + 80),
+        buffer.sample_rate(),
+        buffer.num_channels(),
+        buffer.len(),
+        encoding,
+        use_dither,
+    )?;
+    let planes: Vec<&[f32]> = buffer.channels().iter().map(Vec::as_slice).collect();
+    writer.push(&planes)?;
+    writer.finish()
+}
+
+fn wav_bytes_per_sample(encoding: WavEncoding) -> usize {
+    match encoding {
         WavEncoding::Pcm16 => 2,
         WavEncoding::Pcm24 => 3,
         WavEncoding::Float32 => 4,
-    };
-    let data_len = frames
-        .checked_mul(channels * bytes_per_sample)
-        .filter(|&n| n <= WAV_MAX_DATA_BYTES)
-        .ok_or_else(|| encode_error(format, "audio too long for a WAV file (4 GiB limit)"))?;
+    }
+}
 
-    let mut out = Vec::with_capacity(data_len + 80);
-    write_wav_header(&mut out, buffer, encoding, data_len);
-    match encoding {
-        WavEncoding::Float32 => {
-            for i in 0..frames {
-                for c in buffer.channels() {
-                    out.extend_from_slice(&c[i].to_le_bytes());
+/// Bytes of audio data, refused past the format's 4 GiB limit.
+fn wav_data_len(channels: usize, frames: usize, encoding: WavEncoding) -> Result<usize, IoError> {
+    frames
+        .checked_mul(channels * wav_bytes_per_sample(encoding))
+        .filter(|&n| n <= WAV_MAX_DATA_BYTES)
+        .ok_or_else(|| {
+            encode_error(
+                OutputFormat::Wav(encoding),
+                "audio too long for a WAV file (4 GiB limit)",
+            )
+        })
+}
+
+/// Writes a WAV file piece by piece: the header first (the length is given
+/// up front), then the samples as they come, so a master of any length
+/// needs one piece of memory. Integer encodings quantise with the same
+/// per-channel dither streams as [`encode_to_vec`], so the bytes are the
+/// same as a whole-buffer encode with the same dither choice.
+pub struct WavWriter<W: Write> {
+    out: W,
+    encoding: WavEncoding,
+    channels: usize,
+    frames: usize,
+    written: usize,
+    quantizers: Vec<ChannelQuantizer>,
+    bytes: Vec<u8>,
+}
+
+impl<W: Write> WavWriter<W> {
+    /// A writer for `frames` frames of `channels` (1 or 2) channels;
+    /// `dither` adds TPDF dither on the integer encodings (decide it for
+    /// the whole file: [`crate::dither::is_on_grid`] says whether the audio
+    /// needs any word-length reduction at all).
+    pub fn new(
+        mut out: W,
+        rate_hz: u32,
+        channels: usize,
+        frames: usize,
+        encoding: WavEncoding,
+        dither: bool,
+    ) -> Result<Self, IoError> {
+        let format = OutputFormat::Wav(encoding);
+        if !(1..=2).contains(&channels) {
+            return Err(encode_error(
+                format,
+                format!("{channels} channels (mono or stereo only)"),
+            ));
+        }
+        let data_len = wav_data_len(channels, frames, encoding)?;
+        let mut header = Vec::with_capacity(80);
+        write_wav_header(&mut header, channels, rate_hz, frames, encoding, data_len);
+        out.write_all(&header)
+            .map_err(|e| encode_error(format, e))?;
+        let bits = format.bits_per_sample().unwrap_or(32);
+        Ok(Self {
+            out,
+            encoding,
+            channels,
+            frames,
+            written: 0,
+            quantizers: (0..channels)
+                .map(|c| ChannelQuantizer::new(c, bits, dither))
+                .collect(),
+            bytes: Vec::new(),
+        })
+    }
+
+    /// The next piece: a slice per channel, equal lengths, finite samples.
+    pub fn push(&mut self, planes: &[&[f32]]) -> Result<(), IoError> {
+        let format = OutputFormat::Wav(self.encoding);
+        let frames = planes.first().map_or(0, |p| p.len());
+        if planes.len() != self.channels || planes.iter().any(|p| p.len() != frames) {
+            return Err(encode_error(
+                format,
+                "a piece does not match the channel layout",
+            ));
+        }
+        if self.written + frames > self.frames {
+            return Err(encode_error(
+                format,
+                format!("more than the {} frames announced", self.frames),
+            ));
+        }
+        for (channel, samples) in planes.iter().enumerate() {
+            if let Some(frame) = samples.iter().position(|s| !s.is_finite()) {
+                return Err(IoError::EncodeNonFinite {
+                    format: format.to_string(),
+                    channel,
+                    frame: self.written + frame,
+                    value: samples[frame],
+                });
+            }
+        }
+        let width = wav_bytes_per_sample(self.encoding);
+        self.bytes.clear();
+        self.bytes.reserve(frames * self.channels * width);
+        match self.encoding {
+            WavEncoding::Float32 => {
+                for i in 0..frames {
+                    for plane in planes {
+                        self.bytes.extend_from_slice(&plane[i].to_le_bytes());
+                    }
+                }
+            }
+            WavEncoding::Pcm16 | WavEncoding::Pcm24 => {
+                for i in 0..frames {
+                    for (plane, q) in planes.iter().zip(&mut self.quantizers) {
+                        let v = q.next(plane[i]);
+                        self.bytes.extend_from_slice(&v.to_le_bytes()[..width]);
+                    }
                 }
             }
         }
-        WavEncoding::Pcm16 | WavEncoding::Pcm24 => {
-            let bits = 8 * bytes_per_sample as u32;
-            // Interleaved straight from the quantiser: no integer copy of
-            // the whole file next to the bytes.
-            let mut planes = quantized_planes(buffer.channels(), bits, dither);
-            for _ in 0..frames {
-                for plane in &mut planes {
-                    let v = plane.next().unwrap_or(0);
-                    out.extend_from_slice(&v.to_le_bytes()[..bytes_per_sample]);
-                }
-            }
+        self.out
+            .write_all(&self.bytes)
+            .map_err(|e| encode_error(format, e))?;
+        self.written += frames;
+        Ok(())
+    }
+
+    /// Ends the file; refuses one shorter than announced.
+    pub fn finish(mut self) -> Result<W, IoError> {
+        let format = OutputFormat::Wav(self.encoding);
+        if self.written != self.frames {
+            return Err(encode_error(
+                format,
+                format!("{} frames written, {} announced", self.written, self.frames),
+            ));
         }
+        let data_len = self.frames * self.channels * wav_bytes_per_sample(self.encoding);
+        if data_len % 2 == 1 {
+            // RIFF chunks are word-aligned.
+            self.out
+                .write_all(&[0])
+                .map_err(|e| encode_error(format, e))?;
+        }
+        self.out.flush().map_err(|e| encode_error(format, e))?;
+        Ok(self.out)
     }
-    if data_len % 2 == 1 {
-        out.push(0); // RIFF chunks are word-aligned
-    }
-    Ok(out)
 }
 
 /// RIFF sizes are 32-bit; keep the whole file under 4 GiB.
@@ -267,12 +395,13 @@ const KSDATAFORMAT_GUID_TAIL: [u8; 14] = [
 /// for more than 16 bits.
 fn write_wav_header(
     out: &mut Vec<u8>,
-    buffer: &AudioBuffer,
+    channels: usize,
+    rate: u32,
+    frames: usize,
     encoding: WavEncoding,
     data_len: usize,
 ) {
-    let channels = buffer.num_channels() as u16;
-    let rate = buffer.sample_rate();
+    let channels = channels as u16;
     let (tag, bits): (u16, u16) = match encoding {
         WavEncoding::Pcm16 => (WAVE_FORMAT_PCM, 16),
         WavEncoding::Pcm24 => (WAVE_FORMAT_EXTENSIBLE, 24),
@@ -292,7 +421,7 @@ fn write_wav_header(
         WavEncoding::Float32 => {
             fmt.extend_from_slice(&0u16.to_le_bytes()); // cbSize
             // Non-PCM formats carry a fact chunk with the frame count.
-            fact = Some(buffer.len() as u32);
+            fact = Some(frames as u32);
         }
         WavEncoding::Pcm24 => {
             fmt.extend_from_slice(&22u16.to_le_bytes()); // cbSize

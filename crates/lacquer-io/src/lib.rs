@@ -10,18 +10,20 @@ pub mod dither;
 mod encode;
 mod error;
 mod resample;
+mod spool;
 mod write;
 
 pub use decode::{
     DecodeOptions, Decoded, MAX_BITS_PER_SAMPLE, MAX_SAMPLE_RATE_HZ, MIN_BITS_PER_SAMPLE,
-    MIN_SAMPLE_RATE_HZ, SourceInfo, decode_file,
+    MIN_SAMPLE_RATE_HZ, SourceInfo, decode_file, decode_stream,
 };
 pub use encode::{
-    FlacDepth, Mp3Mode, OutputFormat, ParseFormatError, WavEncoding, encode_to_vec,
+    FlacDepth, Mp3Mode, OutputFormat, ParseFormatError, WavEncoding, WavWriter, encode_to_vec,
     encode_to_vec_with_dither,
 };
 pub use error::IoError;
 pub use resample::{output_len as resampled_len, resample};
+pub use spool::{DEFAULT_SPILL_FRAMES, Spool, SpoolWriter};
 pub use write::{
     Overwrite, ensure_output_is_not_input, same_file, write_bytes_atomically, write_file,
 };

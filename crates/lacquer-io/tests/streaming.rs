@@ -1,0 +1,174 @@
+//! The streaming halves of the I/O stage agree with the whole-file ones:
+//! `decode_stream`'s pieces concatenate to `decode_file`'s buffer, and a
+//! WAV written piece by piece is the whole-buffer encode, byte for byte.
+
+mod common;
+
+use std::path::Path;
+
+use lacquer_core::AudioBuffer;
+use lacquer_io::dither::is_on_grid;
+use lacquer_io::{
+    DecodeOptions, FlacDepth, IoError, Mp3Mode, OutputFormat, WavEncoding, WavWriter, decode_file,
+    decode_stream, encode_to_vec,
+};
+use lacquer_testkit::{Rng, pink_noise};
+
+fn noise(rate: u32, seconds: f64, channels: usize, seed: u64) -> AudioBuffer {
+    let mut rng = Rng::new(seed);
+    let planes = (0..channels)
+        .map(|_| pink_noise(&mut rng, rate, seconds, -16.0))
+        .collect();
+    AudioBuffer::new(rate, planes).unwrap()
+}
+
+fn streamed(path: &Path) -> (Vec<f32>, Vec<f32>, usize) {
+    let (mut l, mut r, mut pieces) = (Vec::new(), Vec::new(), 0);
+    decode_stream(path, &DecodeOptions::default(), |a: &[f32], b: &[f32]| {
+        assert_eq!(a.len(), b.len());
+        l.extend_from_slice(a);
+        r.extend_from_slice(b);
+        pieces += 1;
+        Ok::<(), IoError>(())
+    })
+    .unwrap();
+    (l, r, pieces)
+}
+
+#[test]
+fn streamed_decode_is_the_whole_file_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for (name, buffer, format) in [
+        (
+            "stereo.wav",
+            noise(44_100, 3.0, 2, 1),
+            OutputFormat::Wav(WavEncoding::Pcm24),
+        ),
+        (
+            "mono.wav",
+            noise(48_000, 2.0, 1, 2),
+            OutputFormat::Wav(WavEncoding::Float32),
+        ),
+        (
+            "stereo.flac",
+            noise(44_100, 2.5, 2, 3),
+            OutputFormat::Flac(FlacDepth::Bits16),
+        ),
+        (
+            "stereo.mp3",
+            noise(44_100, 2.5, 2, 4),
+            OutputFormat::Mp3(Mp3Mode::Cbr320),
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, encode_to_vec(&buffer, format).unwrap()).unwrap();
+        cases.push((name.to_owned(), path));
+    }
+    // AAC: priming frames dropped at the start, padding cut at the end.
+    let aac = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sine-1k.m4a");
+    cases.push(("sine-1k.m4a".to_owned(), aac));
+
+    for (name, path) in cases {
+        let whole = decode_file(&path, &DecodeOptions::default()).unwrap();
+        let (l, r, pieces) = streamed(&path);
+        assert!(pieces > 1, "{name}: one piece only");
+        assert_eq!(l.as_slice(), whole.buffer.channel(0), "{name}: left");
+        assert_eq!(r.as_slice(), whole.buffer.channel(1), "{name}: right");
+    }
+}
+
+#[test]
+fn a_sink_error_stops_the_decode_and_is_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.wav");
+    let buffer = noise(44_100, 3.0, 2, 5);
+    std::fs::write(
+        &path,
+        encode_to_vec(&buffer, OutputFormat::Wav(WavEncoding::Pcm16)).unwrap(),
+    )
+    .unwrap();
+    #[derive(Debug, PartialEq)]
+    enum Mine {
+        Stop(usize),
+        Io(String),
+    }
+    impl From<IoError> for Mine {
+        fn from(e: IoError) -> Self {
+            Mine::Io(e.to_string())
+        }
+    }
+    let mut calls = 0;
+    let result = decode_stream(&path, &DecodeOptions::default(), |_: &[f32], _: &[f32]| {
+        calls += 1;
+        if calls == 2 {
+            Err(Mine::Stop(calls))
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(result.unwrap_err(), Mine::Stop(2));
+    assert_eq!(calls, 2);
+
+    // A bad file is the decoder's own error, through the caller's type.
+    let missing = dir.path().join("missing.wav");
+    let err = decode_stream(
+        &missing,
+        &DecodeOptions::default(),
+        |_: &[f32], _: &[f32]| Ok::<(), Mine>(()),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Mine::Io(ref m) if m.contains("not found")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn wav_written_in_pieces_is_the_whole_buffer_encode() {
+    for (channels, encoding, frames) in [
+        (2, WavEncoding::Pcm24, 50_001),
+        (2, WavEncoding::Pcm16, 44_100),
+        (1, WavEncoding::Pcm24, 30_001),
+        (2, WavEncoding::Float32, 40_000),
+    ] {
+        let buffer = noise(44_100, frames as f64 / 44_100.0, channels, 6);
+        let whole = encode_to_vec(&buffer, OutputFormat::Wav(encoding)).unwrap();
+        let dither = OutputFormat::Wav(encoding)
+            .bits_per_sample()
+            .is_some_and(|bits| !is_on_grid(buffer.channels(), bits));
+        let mut writer =
+            WavWriter::new(Vec::new(), 44_100, channels, buffer.len(), encoding, dither).unwrap();
+        let mut rng = Rng::new(7);
+        let mut at = 0;
+        while at < buffer.len() {
+            let end = (at + rng.range(1, 5_000)).min(buffer.len());
+            let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
+            writer.push(&piece).unwrap();
+            at = end;
+        }
+        let pieces = writer.finish().unwrap();
+        assert!(
+            pieces == whole,
+            "{channels} ch {encoding:?}: bytes differ from the whole-buffer encode"
+        );
+    }
+}
+
+#[test]
+fn a_wav_writer_refuses_the_wrong_length() {
+    let piece = vec![0.25f32; 100];
+    let mut short = WavWriter::new(Vec::new(), 48_000, 1, 200, WavEncoding::Pcm16, false).unwrap();
+    short.push(&[&piece]).unwrap();
+    assert!(short.finish().is_err(), "fewer frames than announced");
+    let mut long = WavWriter::new(Vec::new(), 48_000, 1, 150, WavEncoding::Pcm16, false).unwrap();
+    long.push(&[&piece]).unwrap();
+    assert!(long.push(&[&piece]).is_err(), "more frames than announced");
+    let mut nan = WavWriter::new(Vec::new(), 48_000, 1, 100, WavEncoding::Pcm16, false).unwrap();
+    let mut bad = piece.clone();
+    bad[42] = f32::NAN;
+    assert!(matches!(
+        nan.push(&[&bad]),
+        Err(IoError::EncodeNonFinite { frame: 42, .. })
+    ));
+}
