@@ -224,6 +224,7 @@ impl AverageState {
 const CHUNK_FRAMES: usize = 512;
 /// Frames per detector skip decision (see [`Detector::bound`]).
 const SKIP_FRAMES: usize = 64;
+const _: () = assert!(CHUNK_FRAMES.is_multiple_of(SKIP_FRAMES));
 /// Relative slack on the detectors' worst-case gains that covers f32
 /// rounding in their sums (at most ~1e-5 for the longest, 160-term sum).
 const BOUND_ROUNDING: f64 = 1e-4;
@@ -534,25 +535,40 @@ impl Pass {
     /// needs. Stretches whose input is too quiet for any reading to pass the
     /// target skip the detector: its readings there are provably at most
     /// `bound_gain` times the largest input, so the answer (unity) is the
-    /// one the detector would give.
+    /// one the detector would give. Consecutive stretches that need the
+    /// detector are read in one go: a reading does not depend on how the
+    /// frames were grouped, and a longer run shares the FIR tiles and the
+    /// cascade's lead (on dense limited material most stretches need it).
     #[inline(always)]
     fn detect(&mut self, n: usize) {
         let d = &self.detector;
         let base = self.history - d.span;
-        let [s0, s1, s2] = &mut self.scratch;
-        let mut start = 0;
-        while start < n {
+        let mut loud = [false; CHUNK_FRAMES / SKIP_FRAMES];
+        for (k, flag) in loud.iter_mut().enumerate() {
+            let start = k * SKIP_FRAMES;
+            if start >= n {
+                break;
+            }
             let len = SKIP_FRAMES.min(n - start);
-            let lo = base + start;
-            let hi = self.history + start + len;
+            let (lo, hi) = (base + start, self.history + start + len);
             let loudest = self
                 .input
                 .iter()
                 .fold(0.0f32, |m, ch| m.max(abs_max(&ch[lo..hi])));
-            let required = &mut self.required[start..start + len];
-            if f64::from(loudest) * d.bound_gain <= self.target_peak {
+            *flag = f64::from(loudest) * d.bound_gain > self.target_peak;
+        }
+        let [s0, s1, s2] = &mut self.scratch;
+        let mut k = 0;
+        while k * SKIP_FRAMES < n {
+            let start = k * SKIP_FRAMES;
+            let run = loud[k..].iter().take_while(|&&l| l == loud[k]).count();
+            let end = ((k + run) * SKIP_FRAMES).min(n);
+            let required = &mut self.required[start..end];
+            if !loud[k] {
                 required.fill(1.0);
             } else {
+                let len = end - start;
+                let (lo, hi) = (base + start, self.history + end);
                 for (ch, peaks) in self.input.iter().zip(&mut self.peaks) {
                     d.read(&ch[lo..hi], &mut peaks[..len], s0, s1, s2);
                 }
@@ -566,7 +582,7 @@ impl Pass {
                     };
                 }
             }
-            start += len;
+            k += run;
         }
     }
 
@@ -616,17 +632,26 @@ impl Pass {
                 continue;
             }
             let wanted = 1.0 - held;
-            fast = wanted.max(fast * rel.fast);
-            slow = if wanted > slow {
-                wanted + (slow - wanted) * rel.slow_attack
-            } else {
-                slow * rel.slow
-            };
+            // `wanted.max(decay)` (neither is ever NaN) as one compare.
+            let decay = fast * rel.fast;
+            fast = if decay > wanted { decay } else { wanted };
             if fast < REDUCTION_FLOOR {
                 fast = 0.0;
             }
-            if slow < REDUCTION_FLOOR {
-                slow = 0.0;
+            // A branch, not a select: `held` is a sliding minimum, so the
+            // comparison keeps its answer for long stretches and predicts
+            // well, and each arm's feedback path alone is shorter than the
+            // select's (which waits for both).
+            if wanted > slow {
+                slow = wanted + (slow - wanted) * rel.slow_attack;
+                if slow < REDUCTION_FLOOR {
+                    slow = 0.0;
+                }
+            } else {
+                slow *= rel.slow;
+                if slow < REDUCTION_FLOOR {
+                    slow = 0.0;
+                }
             }
             let reduction = fast.max(slow);
             let smoothed = state_a.push(ring_a, held.min(1.0 - reduction));
@@ -835,8 +860,11 @@ impl Limiter {
             p.safety.process_chunk(l, r);
             // The clamp is a last guard on sample values; the gains already
             // keep them (and what lies between them) under the ceiling.
-            for v in l.iter_mut().chain(r.iter_mut()) {
-                *v = v.clamp(-c, c);
+            // One loop per channel: a chained iterator does not vectorise.
+            for channel in [&mut *l, &mut *r] {
+                for v in channel.iter_mut() {
+                    *v = v.clamp(-c, c);
+                }
             }
             for (&main, &safety) in p.main_gains[..n].iter().zip(&p.safety.gains[..n]) {
                 let gain = f64::from(main) * safety;
