@@ -13,7 +13,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lacquer_core::{GenreChoice, Intent, PlanOptions};
-use lacquer_engine::pipeline::{Engine, EngineConfig, MasterJob, ReferenceTrack};
+use lacquer_engine::pipeline::{
+    Engine, EngineConfig, MAX_INPUT_SECONDS, MasterJob, ReferenceTrack,
+};
 use lacquer_engine::report::Device;
 use lacquer_engine::{EngineError, ExportOptions, MasterReport, Status};
 use lacquer_io::{DecodeOptions, FlacDepth, OutputFormat, Overwrite, WavEncoding};
@@ -93,8 +95,10 @@ pub struct Knobs {
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
 
-    /// Refuse inputs longer than this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = DecodeOptions::default().max_duration_seconds)]
+    /// Refuse inputs longer than this many seconds. Long inputs are worked
+    /// on from temporary files (in TMPDIR), so memory stays bounded; the
+    /// default is what a 24-bit stereo WAV master can hold at 48 kHz.
+    #[arg(long, value_name = "SECONDS", default_value_t = MAX_INPUT_SECONDS)]
     pub max_duration: f64,
 }
 
@@ -148,6 +152,7 @@ impl Knobs {
                 max_duration_seconds: self.max_duration,
                 ..DecodeOptions::default()
             },
+            spill_frames: None,
         };
         let engine = Engine::new(&config)?;
         engine.check_options(options)?;

@@ -14,6 +14,7 @@ pub mod mastering;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod stream;
 pub mod tonal;
 
 pub use error::EngineError;

@@ -21,11 +21,12 @@
 //! quality gate then reports the miss instead of the loop hiding it.
 
 use crate::error::EngineError;
-use lacquer_analysis::{integrated_loudness, true_peak_dbtp};
+use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, each_piece, run_chain};
+use lacquer_core::ChainSettings;
 use lacquer_core::chain::LimiterSettings;
-use lacquer_core::{AudioBuffer, ChainSettings};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
+use lacquer_io::{DEFAULT_SPILL_FRAMES, Spool, SpoolWriter};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -47,8 +48,6 @@ pub const MAX_STEP_DB: f64 = 12.0;
 /// limiter keeps its own margin), the next pass lowers the limiter's ceiling
 /// by the overshoot plus this.
 pub const CEILING_RETRY_MARGIN_DB: f64 = 0.05;
-/// Block size the loop's chains are prepared for.
-const BLOCK_FRAMES: usize = 4096;
 
 /// One pass of the loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,7 +85,7 @@ impl LoopReport {
 /// The loop's result: the limited audio, its meters and how it got there.
 #[derive(Debug, Clone)]
 pub struct LoudnessFit {
-    pub output: AudioBuffer,
+    pub output: Spool,
     pub limiter_meters: ChainMeters,
     pub report: LoopReport,
 }
@@ -95,18 +94,34 @@ pub struct LoudnessFit {
 /// within [`LOOP_AIM_LU`] of `target_lufs` and the true peak is at or under
 /// `ceiling_dbtp`, or the pass budget is spent (then the closest pass that
 /// respects the ceiling is kept, or failing that the closest pass). `label`
-/// names the file in errors.
+/// names the file in errors. Each pass's output is kept in a spool that
+/// moves to disk past `spill_frames` frames.
 pub fn fit_loudness(
-    pre_limiter: &AudioBuffer,
+    pre_limiter: &Spool,
     target_lufs: f64,
     ceiling_dbtp: f64,
     limiter: &LimiterSettings,
     label: &Path,
 ) -> Result<LoudnessFit, EngineError> {
-    let analysis_err = |source| EngineError::Analysis {
-        path: label.to_path_buf(),
-        source,
-    };
+    fit_loudness_spilling(
+        pre_limiter,
+        target_lufs,
+        ceiling_dbtp,
+        limiter,
+        label,
+        DEFAULT_SPILL_FRAMES,
+    )
+}
+
+/// [`fit_loudness`] with the spill threshold of the pass outputs.
+pub fn fit_loudness_spilling(
+    pre_limiter: &Spool,
+    target_lufs: f64,
+    ceiling_dbtp: f64,
+    limiter: &LimiterSettings,
+    label: &Path,
+    spill_frames: usize,
+) -> Result<LoudnessFit, EngineError> {
     if !target_lufs.is_finite() || !ceiling_dbtp.is_finite() {
         return Err(EngineError::BadTarget {
             path: label.to_path_buf(),
@@ -114,8 +129,11 @@ pub fn fit_loudness(
             ceiling_dbtp,
         });
     }
-    let pre_lufs = integrated_loudness(pre_limiter)
-        .map_err(analysis_err)?
+    let mut meter = Meter::new(pre_limiter.sample_rate(), label)?;
+    each_piece(pre_limiter, label, |piece| meter.push(piece))?;
+    let pre_lufs = meter
+        .finish()?
+        .integrated_lufs()
         .ok_or_else(|| EngineError::SilentInput {
             path: label.to_path_buf(),
         })?
@@ -126,7 +144,7 @@ pub fn fit_loudness(
     // two): the best pass is nearly always the last one, and when it is not
     // it is run again at its settings, which gives the same samples.
     let mut best: Option<usize> = None;
-    let mut latest: Option<(AudioBuffer, ChainMeters)> = None;
+    let mut latest: Option<(Spool, ChainMeters)> = None;
     // The chain refuses gains outside its range; a target that would need
     // more is unreachable, and the loop ends at the bound so the gate can say
     // so with the measured loudness instead of the run failing.
@@ -137,11 +155,17 @@ pub fn fit_loudness(
 
     for index in 0..MAX_LOOP_ITERATIONS {
         drop(latest.take());
-        let (output, meters) = run_pass(pre_limiter, gain_db, limiter_ceiling, limiter, label)?;
-        // Two independent measurements of the same samples: run together.
-        let (lufs, peak) = rayon::join(|| integrated_loudness(&output), || true_peak_dbtp(&output));
-        let lufs = lufs.map_err(analysis_err)?.map(|l| l.0);
-        let peak = peak.map_err(analysis_err)?.map(|d| d.0);
+        let pass = run_pass(
+            pre_limiter,
+            gain_db,
+            limiter_ceiling,
+            limiter,
+            label,
+            spill_frames,
+        )?;
+        let (output, meters) = (pass.output, pass.meters);
+        let lufs = pass.measured.integrated_lufs().map(|l| l.0);
+        let peak = pass.measured.max_true_peak_dbtp().map(|d| d.0);
         passes.push(LoopPass {
             gain_db,
             limiter_ceiling_dbtp: limiter_ceiling,
@@ -182,13 +206,15 @@ pub fn fit_loudness(
         Some(kept) if chosen_pass + 1 == passes.len() => kept,
         _ => {
             let p = &passes[chosen_pass];
-            run_pass(
+            let pass = run_pass(
                 pre_limiter,
                 p.gain_db,
                 p.limiter_ceiling_dbtp,
                 limiter,
                 label,
-            )?
+                spill_frames,
+            )?;
+            (pass.output, pass.meters)
         }
     };
     Ok(LoudnessFit {
@@ -205,14 +231,23 @@ pub fn fit_loudness(
     })
 }
 
-/// `gain → limiter` over the whole pre-limiter signal.
+/// One pass's audio, meters and readings.
+struct Pass {
+    output: Spool,
+    meters: ChainMeters,
+    measured: lacquer_analysis::Measured,
+}
+
+/// `gain → limiter` over the whole pre-limiter signal, measuring the
+/// output's loudness and true peak as it passes (no second read).
 fn run_pass(
-    pre_limiter: &AudioBuffer,
+    pre_limiter: &Spool,
     gain_db: f64,
     limiter_ceiling_dbtp: f64,
     limiter: &LimiterSettings,
     label: &Path,
-) -> Result<(AudioBuffer, ChainMeters), EngineError> {
+    spill_frames: usize,
+) -> Result<Pass, EngineError> {
     let settings = ChainSettings {
         gain_db,
         limiter: LimiterSettings {
@@ -226,11 +261,29 @@ fn run_pass(
         path: label.to_path_buf(),
         source,
     };
+    let rate = pre_limiter.sample_rate();
     let mut chain = Chain::new(&settings);
-    chain
-        .prepare(pre_limiter.sample_rate(), BLOCK_FRAMES)
-        .map_err(dsp_err)?;
-    chain.process_buffer(pre_limiter).map_err(dsp_err)
+    chain.prepare(rate, CHAIN_BLOCK_FRAMES).map_err(dsp_err)?;
+    let mut writer = SpoolWriter::new(rate, 2, spill_frames);
+    let mut meter = Meter::new(rate, label)?;
+    run_chain(&mut chain, pre_limiter, label, |piece| {
+        meter.push(piece)?;
+        writer.push(piece).map_err(|source| EngineError::Convert {
+            path: label.to_path_buf(),
+            step: "keeping the limited audio",
+            source,
+        })
+    })?;
+    let output = writer.finish().map_err(|source| EngineError::Convert {
+        path: label.to_path_buf(),
+        step: "keeping the limited audio",
+        source,
+    })?;
+    Ok(Pass {
+        output,
+        meters: chain.meters(),
+        measured: meter.finish()?,
+    })
 }
 
 /// The gain change for the next pass: error over the secant slope of the

@@ -8,15 +8,14 @@
 
 use crate::error::EngineError;
 use crate::gate::{DynamicsTarget, GateInput, run_gate};
-use crate::render::{ExportOptions, render};
+use crate::render::{Encoded, ExportOptions, RenderTarget, render_to};
 use crate::report::{
     Device, InputSummary, MasterReport, OutputSummary, REPORT_SCHEMA_VERSION, ReportWarning,
     StageSeconds,
 };
 use crate::tonal::TonalCurve;
-use lacquer_analysis::analyze_parallel;
-use lacquer_core::{Analysis, AudioBuffer, Deltas, ENGINE_NAME, ENGINE_VERSION, GenreScores, Plan};
-use lacquer_io::Decoded;
+use lacquer_core::{Analysis, Deltas, ENGINE_NAME, ENGINE_VERSION, GenreScores, Plan};
+use lacquer_io::{Decoded, SourceInfo, Spool};
 use std::time::Instant;
 
 /// What the master is steered toward, decided before any processing.
@@ -53,38 +52,74 @@ impl Steering {
     }
 }
 
-/// A finished master, not yet on disk.
+/// A decoded input, held for the passes that read it (in memory, or in a
+/// temporary file when it is long).
 #[derive(Debug, Clone)]
+pub struct LoadedInput {
+    /// Always stereo (a mono source's channel twice).
+    pub spool: Spool,
+    pub source: SourceInfo,
+}
+
+impl From<Decoded> for LoadedInput {
+    fn from(decoded: Decoded) -> Self {
+        Self {
+            spool: Spool::from_buffer(decoded.buffer),
+            source: decoded.source,
+        }
+    }
+}
+
+/// A finished master, not yet under its name.
+#[derive(Debug)]
 pub struct Mastered {
-    /// The encoded file.
-    pub bytes: Vec<u8>,
-    /// What a decoder returns for `bytes`.
-    pub delivered: AudioBuffer,
+    /// The encoded file, in memory or staged beside its destination.
+    pub encoded: Encoded,
+    /// What a decoder returns for the file.
+    pub delivered: Spool,
     pub report: MasterReport,
 }
 
-/// Runs the plan on a decoded input, encodes, measures and gates.
-/// `input_analysis` is the input as decoded and measured; `started` is
-/// when work on this file began (for `runtime_seconds`).
+/// Runs the plan on a decoded input, encodes in memory, measures and
+/// gates. `input_analysis` is the input as decoded and measured;
+/// `started` is when work on this file began (for `runtime_seconds`).
 pub fn master_decoded(
-    decoded: Decoded,
+    input: impl Into<LoadedInput>,
     input_analysis: &Analysis,
     steering: Steering,
     export: &ExportOptions,
     device: Device,
     started: Instant,
 ) -> Result<Mastered, EngineError> {
-    let Decoded { buffer, source } = decoded;
-    let source_rate = buffer.sample_rate();
+    master_loaded(
+        input.into(),
+        input_analysis,
+        steering,
+        export,
+        device,
+        started,
+        &RenderTarget::default(),
+    )
+}
+
+/// [`master_decoded`] with the encoded file and the intermediate audio
+/// placed as `target` says.
+pub fn master_loaded(
+    input: LoadedInput,
+    input_analysis: &Analysis,
+    steering: Steering,
+    export: &ExportOptions,
+    device: Device,
+    started: Instant,
+    target: &RenderTarget,
+) -> Result<Mastered, EngineError> {
+    let LoadedInput { spool, source } = input;
+    let source_rate = spool.sample_rate();
     let path = &source.path;
     // Ownership of the samples passes on, so render can free them early.
-    let rendered = render(buffer, &steering.plan, export, path)?;
+    let rendered = render_to(spool, &steering.plan, export, path, target)?;
     let analysis_started = Instant::now();
-    let output_analysis =
-        analyze_parallel(&rendered.delivered).map_err(|source| EngineError::Analysis {
-            path: path.clone(),
-            source,
-        })?;
+    let output_analysis = crate::stream::analyse(&rendered.delivered, None, path)?;
     let output_analysis_seconds = analysis_started.elapsed().as_secs_f64();
     let gate_started = Instant::now();
     let gate = run_gate(&GateInput {
@@ -167,7 +202,7 @@ pub fn master_decoded(
             path: None,
             format: export.format.to_string(),
             sample_rate_hz: rendered.delivered.sample_rate(),
-            bytes: rendered.bytes.len() as u64,
+            bytes: rendered.encoded.len(),
         },
         input_analysis: input_analysis.clone(),
         output_analysis,
@@ -192,7 +227,7 @@ pub fn master_decoded(
         device,
     };
     Ok(Mastered {
-        bytes: rendered.bytes,
+        encoded: rendered.encoded,
         delivered: rendered.delivered,
         report,
     })

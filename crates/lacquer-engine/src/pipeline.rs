@@ -9,22 +9,18 @@
 
 use crate::error::EngineError;
 use crate::gate::DynamicsTarget;
-use crate::mastering::{Mastered, Steering, master_decoded};
-use crate::render::ExportOptions;
+use crate::mastering::{LoadedInput, Mastered, Steering, master_loaded};
+use crate::render::{Encoded, ExportOptions, RenderTarget};
 use crate::report::{Device, MasterReport, ReportWarning};
+use crate::stream::{Corrected, analyse};
 use crate::tonal::TonalCurve;
-use lacquer_analysis::analyze_parallel;
-use lacquer_core::chain::PolaritySettings;
 use lacquer_core::{
-    Analysis, AudioBuffer, GenreChoice, GenreScores, Intent, PlanOptions, PlatformTable, Profile,
-    TargetRange,
+    Analysis, GenreChoice, GenreScores, Intent, PlanOptions, PlatformTable, Profile, TargetRange,
 };
-use lacquer_dsp::Processor;
-use lacquer_dsp::polarity::Polarity;
 use lacquer_genre::GenreModel;
 use lacquer_io::{
-    DecodeOptions, Decoded, Overwrite, decode_file, ensure_output_is_not_input,
-    write_bytes_atomically,
+    DEFAULT_SPILL_FRAMES, DecodeOptions, Overwrite, SpoolWriter, decode_stream,
+    ensure_output_is_not_input, write_bytes_atomically,
 };
 use lacquer_plan::{PlanInput, PolarityFix, choose_profile_blend, detect_inverted_polarity, plan};
 use lacquer_reference::{
@@ -37,6 +33,11 @@ use std::time::Instant;
 /// gate accepts this much either side before warning (a master cannot be
 /// expected to hit another track's dynamics exactly).
 pub const REFERENCE_DYNAMICS_TOLERANCE_DB: f64 = 2.0;
+
+/// Longest input `lacquer master` takes by default, seconds: 4 hours, what
+/// a 24-bit stereo WAV master (4 GiB at most) holds at 48 kHz. Memory does
+/// not limit it: long inputs are worked on from temporary files.
+pub const MAX_INPUT_SECONDS: f64 = 4.0 * 3600.0;
 
 /// Environment variable naming the genre model used when none is given.
 pub const MODEL_ENV: &str = "LACQUER_MODEL";
@@ -65,6 +66,9 @@ pub struct EngineConfig {
     /// Load the model (only needed when the genre is classified).
     pub load_model: bool,
     pub decode: DecodeOptions,
+    /// Audio between passes moves from memory to temporary files past this
+    /// many frames; `None`: [`DEFAULT_SPILL_FRAMES`].
+    pub spill_frames: Option<usize>,
 }
 
 /// Shared, read-only state for a run.
@@ -73,6 +77,7 @@ pub struct Engine {
     platforms: PlatformTable,
     model: Option<GenreModel>,
     decode: DecodeOptions,
+    spill_frames: usize,
 }
 
 /// A reference track, decoded and measured once per run.
@@ -85,7 +90,7 @@ pub struct ReferenceTrack {
 /// A file measured and planned, not processed (`lacquer plan`).
 #[derive(Debug, Clone)]
 pub struct Planned {
-    pub decoded: Decoded,
+    pub input: LoadedInput,
     pub analysis: Analysis,
     pub steering: Steering,
 }
@@ -136,6 +141,7 @@ impl Engine {
             platforms,
             model,
             decode: config.decode,
+            spill_frames: config.spill_frames.unwrap_or(DEFAULT_SPILL_FRAMES),
         })
     }
 
@@ -178,20 +184,39 @@ impl Engine {
             })
     }
 
-    /// Decodes and measures an input file.
-    pub fn load(&self, path: &Path) -> Result<(Decoded, Analysis), EngineError> {
-        let decoded = decode_file(path, &self.decode).map_err(EngineError::Input)?;
-        let analysis =
-            analyze_parallel(&decoded.buffer).map_err(|source| EngineError::Analysis {
+    /// Decodes and measures an input file. The audio is held in memory, or
+    /// in a temporary file once it is longer than the spill threshold, so
+    /// memory does not grow with the input's length.
+    pub fn load(&self, path: &Path) -> Result<(LoadedInput, Analysis), EngineError> {
+        let mut writer: Option<SpoolWriter> = None;
+        let spill_frames = self.spill_frames;
+        let source = decode_stream(path, &self.decode, |left: &[f32], right: &[f32]| {
+            writer
+                .get_or_insert_with(|| SpoolWriter::new(0, 2, spill_frames))
+                .push(&[left, right])
+        })
+        .map_err(EngineError::Input)?;
+        let writer = writer.ok_or_else(|| {
+            EngineError::Input(lacquer_io::IoError::Empty {
                 path: path.to_path_buf(),
+                detail: "no audio frames",
+            })
+        })?;
+        let spool = writer
+            .with_sample_rate(source.sample_rate)
+            .finish()
+            .map_err(|source| EngineError::Convert {
+                path: path.to_path_buf(),
+                step: "keeping the decoded audio",
                 source,
             })?;
+        let analysis = analyse(&spool, None, path)?;
         if analysis.loudness.integrated_lufs.is_none() {
             return Err(EngineError::SilentInput {
                 path: path.to_path_buf(),
             });
         }
-        Ok((decoded, analysis))
+        Ok((LoadedInput { spool, source }, analysis))
     }
 
     /// Decodes and measures a reference track.
@@ -206,12 +231,12 @@ impl Engine {
     /// Classifies (when asked), matches and plans one measured input.
     pub fn steer(
         &self,
-        decoded: &Decoded,
+        input: &LoadedInput,
         analysis: &Analysis,
         reference: Option<&ReferenceTrack>,
         options: &PlanOptions,
     ) -> Result<Steering, EngineError> {
-        let path = &decoded.source.path;
+        let path = &input.source.path;
         let platform = self.platform(options)?;
         let plan_err = |source| EngineError::Plan {
             path: path.clone(),
@@ -222,23 +247,16 @@ impl Engine {
         // measured: the classifier, the deltas and the plan all see the
         // corrected mix (the chain repeats the flip as its first stage).
         let polarity_fix = detect_inverted_polarity(analysis, options);
-        let corrected = match &polarity_fix {
-            Some(fix) => {
-                let buffer = with_polarity(&decoded.buffer, &fix.settings);
-                let analysis =
-                    analyze_parallel(&buffer).map_err(|source| EngineError::Analysis {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Some((buffer, analysis))
-            }
+        let corrected_input = match &polarity_fix {
+            Some(fix) => Some(analyse(&input.spool, Some(&fix.settings), path)?),
             None => None,
         };
-        let (buffer, analysis) = corrected
-            .as_ref()
-            .map_or((&decoded.buffer, analysis), |(b, a)| (b, a));
+        let audio = Corrected {
+            spool: &input.spool,
+            polarity: polarity_fix.as_ref().map(|f| f.settings),
+        };
+        let analysis = corrected_input.as_ref().unwrap_or(analysis);
         let mut warnings: Vec<ReportWarning> = polarity_fix.iter().map(polarity_warning).collect();
-        let corrected_input = corrected.as_ref().map(|(_, a)| a.clone());
 
         if options.intent == Intent::Reference {
             let reference =
@@ -289,7 +307,7 @@ impl Engine {
 
         let genre: Option<GenreScores> =
             match (&options.genre, &self.model) {
-                (GenreChoice::Auto, Some(model)) => Some(model.classify(buffer).map_err(
+                (GenreChoice::Auto, Some(model)) => Some(model.classify(&audio).map_err(
                     |source| EngineError::Genre {
                         path: path.clone(),
                         source,
@@ -359,10 +377,10 @@ impl Engine {
         reference: Option<&ReferenceTrack>,
         options: &PlanOptions,
     ) -> Result<Planned, EngineError> {
-        let (decoded, analysis) = self.load(input)?;
-        let steering = self.steer(&decoded, &analysis, reference, options)?;
+        let (input, analysis) = self.load(input)?;
+        let steering = self.steer(&input, &analysis, reference, options)?;
         Ok(Planned {
-            decoded,
+            input,
             analysis,
             steering,
         })
@@ -377,15 +395,35 @@ impl Engine {
         export: &ExportOptions,
         device: Device,
     ) -> Result<Mastered, EngineError> {
+        self.master_to(input, reference, options, export, device, None)
+    }
+
+    /// Masters one file, the encoded master staged beside `destination`
+    /// when one is given (in memory otherwise).
+    fn master_to(
+        &self,
+        input: &Path,
+        reference: Option<&ReferenceTrack>,
+        options: &PlanOptions,
+        export: &ExportOptions,
+        device: Device,
+        destination: Option<&Path>,
+    ) -> Result<Mastered, EngineError> {
         let started = Instant::now();
-        let (decoded, analysis) = self.load(input)?;
-        let loaded = started.elapsed().as_secs_f64();
-        let steering = self.steer(&decoded, &analysis, reference, options)?;
+        let (loaded, analysis) = self.load(input)?;
+        let loaded_seconds = started.elapsed().as_secs_f64();
+        let steering = self.steer(&loaded, &analysis, reference, options)?;
         let planned = started.elapsed().as_secs_f64();
-        let mut mastered = master_decoded(decoded, &analysis, steering, export, device, started)?;
+        let target = RenderTarget {
+            destination: destination.map(Path::to_path_buf),
+            spill_frames: self.spill_frames,
+        };
+        let mut mastered = master_loaded(
+            loaded, &analysis, steering, export, device, started, &target,
+        )?;
         let stages = &mut mastered.report.stage_seconds;
-        stages.decode_and_analyse = loaded;
-        stages.plan = planned - loaded;
+        stages.decode_and_analyse = loaded_seconds;
+        stages.plan = planned - loaded_seconds;
         Ok(mastered)
     }
 
@@ -413,16 +451,20 @@ impl Engine {
             }
         }
 
-        let mut mastered = self.master_in_memory(
+        let mut mastered = self.master_to(
             job.input,
             job.reference,
             job.options,
             &job.export,
             job.device.clone(),
+            Some(job.output),
         )?;
         mastered.report.output.path = Some(job.output.to_path_buf());
-        write_bytes_atomically(&mastered.bytes, job.output, job.overwrite)
-            .map_err(EngineError::Output)?;
+        match mastered.encoded {
+            Encoded::Staged(staged) => staged.commit(job.overwrite),
+            Encoded::Bytes(bytes) => write_bytes_atomically(&bytes, job.output, job.overwrite),
+        }
+        .map_err(EngineError::Output)?;
 
         let mut chart_note = None;
         if let Some(png_path) = job.png_path {
@@ -452,21 +494,6 @@ impl Engine {
             chart_note,
         })
     }
-}
-
-/// A copy of `buffer` with the polarity flips applied, exactly as the
-/// chain's first stage applies them.
-fn with_polarity(buffer: &AudioBuffer, settings: &PolaritySettings) -> AudioBuffer {
-    let mut flipped = buffer.clone();
-    let mut stage = Polarity::new(settings);
-    if let [left, right] = flipped.channels_mut().as_mut_slice()
-        && stage
-            .prepare(buffer.sample_rate(), left.len().max(1))
-            .is_ok()
-    {
-        stage.process(left, right);
-    }
-    flipped
 }
 
 fn polarity_warning(fix: &PolarityFix) -> ReportWarning {

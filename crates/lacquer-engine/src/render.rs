@@ -14,19 +14,21 @@
 //! times, each attempt recorded.
 
 use crate::error::EngineError;
-use crate::loudness_loop::{LoopReport, fit_loudness};
+use crate::loudness_loop::{LoopReport, LoudnessFit, fit_loudness_spilling};
+use crate::stream::{CHAIN_BLOCK_FRAMES, each_piece, into_buffer, run_chain};
 use lacquer_analysis::true_peak_dbtp;
 use lacquer_core::chain::LimiterSettings;
 use lacquer_core::{AudioBuffer, ChainSettings, Plan};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
-use lacquer_io::dither::{Dither, full_scale, quantize};
+use lacquer_io::dither::{ChannelQuantizer, full_scale, is_on_grid};
 use lacquer_io::{
-    DecodeOptions, OutputFormat, decode_file, encode_to_vec, encode_to_vec_with_dither, resample,
+    DEFAULT_SPILL_FRAMES, DecodeOptions, OutputFormat, Spool, SpoolWriter, StagedFile, WavWriter,
+    decode_file, encode_to_vec, encode_to_vec_with_dither, resample,
 };
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Sample rates a master is delivered at.
@@ -38,8 +40,6 @@ pub const MAX_MP3_ATTEMPTS: usize = 3;
 /// measured overshoot: the codec's peak error varies a little between
 /// encodes of slightly different input.
 pub const MP3_RETRY_MARGIN_DB: f64 = 0.1;
-/// Block size for the pre-limiter chain.
-const BLOCK_FRAMES: usize = 4096;
 
 /// How the master is delivered.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,6 +55,57 @@ impl Default for ExportOptions {
         Self {
             format: OutputFormat::Wav(lacquer_io::WavEncoding::Pcm24),
             sample_rate_hz: None,
+        }
+    }
+}
+
+/// Where the work goes while a master is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderTarget {
+    /// `None`: the encoded file is kept in memory ([`Encoded::Bytes`]).
+    /// `Some(path)`: it is written as it is made to a hidden temporary file
+    /// beside `path` ([`Encoded::Staged`]), named `path` only on commit.
+    pub destination: Option<PathBuf>,
+    /// Intermediate audio moves from memory to a temporary file past this
+    /// many frames ([`DEFAULT_SPILL_FRAMES`]: a few minutes).
+    pub spill_frames: usize,
+}
+
+impl Default for RenderTarget {
+    fn default() -> Self {
+        Self {
+            destination: None,
+            spill_frames: DEFAULT_SPILL_FRAMES,
+        }
+    }
+}
+
+/// The encoded master.
+#[derive(Debug)]
+pub enum Encoded {
+    Bytes(Vec<u8>),
+    /// Written to disk under a temporary name; [`StagedFile::commit`] names it.
+    Staged(StagedFile),
+}
+
+impl Encoded {
+    /// Size of the file in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Encoded::Bytes(b) => b.len() as u64,
+            Encoded::Staged(f) => f.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, when they are held in memory.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Encoded::Bytes(b) => Some(b),
+            Encoded::Staged(_) => None,
         }
     }
 }
@@ -79,13 +130,13 @@ pub struct EncodeAttempt {
 }
 
 /// The finished master.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Rendered {
     /// The complete encoded file.
-    pub bytes: Vec<u8>,
-    /// The samples a player gets back from `bytes` (for the gate and the
+    pub encoded: Encoded,
+    /// The samples a player gets back from the file (for the gate and the
     /// report's output analysis).
-    pub delivered: AudioBuffer,
+    pub delivered: Spool,
     pub loudness_loop: LoopReport,
     /// Meters of the pre-limiter chain, with the limiter's from the kept
     /// loop pass.
@@ -118,15 +169,26 @@ pub fn split_chain(settings: &ChainSettings) -> (ChainSettings, LimiterSettings)
     (pre, settings.limiter.clone())
 }
 
-/// Runs the plan on `input` and encodes the result. `label` names the file
-/// in errors. Takes the input by value so it can be freed as soon as the
-/// chain before the limiter has run (one full-length buffer less at the
-/// memory peak).
+/// Runs the plan on `input` and encodes the result in memory. `label`
+/// names the file in errors.
 pub fn render(
-    input: AudioBuffer,
+    input: impl Into<Spool>,
     plan: &Plan,
     export: &ExportOptions,
     label: &Path,
+) -> Result<Rendered, EngineError> {
+    render_to(input.into(), plan, export, label, &RenderTarget::default())
+}
+
+/// [`render`] with the encoded file and the intermediate audio placed as
+/// `target` says. Takes the input by value so it can be freed as soon as
+/// the chain before the limiter has run.
+pub fn render_to(
+    input: Spool,
+    plan: &Plan,
+    export: &ExportOptions,
+    label: &Path,
+    target: &RenderTarget,
 ) -> Result<Rendered, EngineError> {
     let rate = delivery_rate_hz(input.sample_rate(), export.sample_rate_hz)?;
     let mut seconds = RenderSeconds::default();
@@ -136,26 +198,37 @@ pub fn render(
         path: label.to_path_buf(),
         source,
     };
+    let keep_err = |source| EngineError::Convert {
+        path: label.to_path_buf(),
+        step: "keeping the processed audio",
+        source,
+    };
     let (pre_limiter, mut meters) = if pre_settings == ChainSettings::default() {
         (input, ChainMeters::default())
     } else {
         let mut chain = Chain::new(&pre_settings);
         chain
-            .prepare(input.sample_rate(), BLOCK_FRAMES)
+            .prepare(input.sample_rate(), CHAIN_BLOCK_FRAMES)
             .map_err(dsp_err)?;
-        let processed = chain.process_buffer(&input).map_err(dsp_err)?;
+        let mut writer = SpoolWriter::new(input.sample_rate(), 2, target.spill_frames);
+        run_chain(&mut chain, &input, label, |piece| {
+            writer.push(piece).map_err(keep_err)
+        })?;
         // The input is not needed again: free it before the loop's copies.
         drop(input);
-        processed
+        (writer.finish().map_err(keep_err)?, chain.meters())
     };
     let pre_limiter = if pre_limiter.sample_rate() == rate {
         pre_limiter
     } else {
-        resample(&pre_limiter, rate).map_err(|source| EngineError::Convert {
-            path: label.to_path_buf(),
-            step: "sample-rate conversion",
-            source,
-        })?
+        let buffer = into_buffer(pre_limiter, label)?;
+        Spool::from_buffer(
+            resample(&buffer, rate).map_err(|source| EngineError::Convert {
+                path: label.to_path_buf(),
+                step: "sample-rate conversion",
+                source,
+            })?,
+        )
     };
 
     seconds.chain = started.elapsed().as_secs_f64();
@@ -163,20 +236,29 @@ pub fn render(
     let started = Instant::now();
     let target_lufs = plan.target.integrated_lufs.0;
     let ceiling = plan.target.ceiling_dbtp.0;
-    let mut fit = fit_loudness(&pre_limiter, target_lufs, ceiling, &limiter, label)?;
+    let fit = |limiter_ceiling: f64| -> Result<LoudnessFit, EngineError> {
+        let mut fit = fit_loudness_spilling(
+            &pre_limiter,
+            target_lufs,
+            limiter_ceiling,
+            &limiter,
+            label,
+            target.spill_frames,
+        )?;
+        // The loop judges against the real ceiling even when the limiter
+        // aims lower (an MP3 retry).
+        fit.report.ceiling_dbtp = ceiling;
+        Ok(fit)
+    };
+    let mut fitted = fit(ceiling)?;
     seconds.loudness_loop = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut attempts = Vec::new();
-    let (bytes, delivered) = if !matches!(export.format, OutputFormat::Mp3(_)) {
-        // Only an MP3 retry needs the pre-limiter signal again; free it
-        // before the delivered copy exists (peak memory).
-        drop(pre_limiter);
-        let delivered = delivered_pcm(fit.output, export.format, label)?;
-        let bytes = encode_delivered_pcm(&delivered, export.format, label)?;
-        (bytes, delivered)
-    } else {
-        loop {
-            let bytes = encode(&fit.output, export.format, label)?;
+    let (encoded, delivered) = match export.format {
+        OutputFormat::Mp3(_) => loop {
+            let master = fitted.output.to_buffer().map_err(keep_err)?;
+            let bytes = encode(&master, export.format, label)?;
+            drop(master);
             let delivered = decode_bytes(&bytes, export.format, label)?;
             let peak = true_peak_dbtp(&delivered)
                 .map_err(|source| EngineError::Analysis {
@@ -184,7 +266,7 @@ pub fn render(
                     source,
                 })?
                 .map(|d| d.0);
-            let used_ceiling = fit
+            let used_ceiling = fitted
                 .report
                 .chosen()
                 .map_or(ceiling, |p| p.limiter_ceiling_dbtp);
@@ -196,55 +278,148 @@ pub fn render(
             });
             match over {
                 Some(p) if attempts.len() < MAX_MP3_ATTEMPTS => {
-                    let lower = used_ceiling - (p - ceiling) - MP3_RETRY_MARGIN_DB;
-                    // The loop still checks the real ceiling; only the limiter
-                    // aims lower.
-                    let retry = fit_loudness_with_limiter_ceiling(
-                        &pre_limiter,
-                        target_lufs,
-                        ceiling,
-                        lower,
-                        &limiter,
-                        label,
-                    )?;
-                    fit = retry;
+                    // Only the limiter aims lower; the loop still checks
+                    // the real ceiling.
+                    fitted = fit(used_ceiling - (p - ceiling) - MP3_RETRY_MARGIN_DB)?;
                 }
-                _ => break (bytes, delivered),
+                _ => {
+                    break (
+                        stage_bytes(bytes, target, label)?,
+                        Spool::from_buffer(delivered),
+                    );
+                }
             }
+        },
+        _ => {
+            // Only an MP3 retry needs the pre-limiter signal again; free it
+            // before the delivered copy exists (peak memory).
+            drop(pre_limiter);
+            deliver_pcm(fitted.output, export.format, label, target)?
         }
     };
     seconds.encode = started.elapsed().as_secs_f64();
-    meters.limiter = fit.limiter_meters.limiter;
-    meters.latency_frames += fit.limiter_meters.latency_frames;
+    meters.limiter = fitted.limiter_meters.limiter;
+    meters.latency_frames += fitted.limiter_meters.latency_frames;
     Ok(Rendered {
-        bytes,
+        encoded,
         delivered,
-        loudness_loop: fit.report,
+        loudness_loop: fitted.report,
         meters,
         encode_attempts: attempts,
         seconds,
     })
 }
 
-/// [`fit_loudness`] with the limiter aiming at `limiter_ceiling_dbtp` while
-/// the loop still judges passes against `ceiling_dbtp`.
-fn fit_loudness_with_limiter_ceiling(
-    pre_limiter: &AudioBuffer,
-    target_lufs: f64,
-    ceiling_dbtp: f64,
-    limiter_ceiling_dbtp: f64,
-    limiter: &LimiterSettings,
+/// Bytes already encoded, to memory or to the staged file.
+fn stage_bytes(
+    bytes: Vec<u8>,
+    target: &RenderTarget,
     label: &Path,
-) -> Result<crate::loudness_loop::LoudnessFit, EngineError> {
-    let mut fit = fit_loudness(
-        pre_limiter,
-        target_lufs,
-        limiter_ceiling_dbtp,
-        limiter,
-        label,
-    )?;
-    fit.report.ceiling_dbtp = ceiling_dbtp;
-    Ok(fit)
+) -> Result<Encoded, EngineError> {
+    match &target.destination {
+        None => Ok(Encoded::Bytes(bytes)),
+        Some(path) => {
+            let mut staged = StagedFile::create(path).map_err(EngineError::Output)?;
+            staged.write_all(&bytes).map_err(|source| {
+                EngineError::Output(lacquer_io::IoError::Write {
+                    path: label.to_path_buf(),
+                    source,
+                })
+            })?;
+            Ok(Encoded::Staged(staged))
+        }
+    }
+}
+
+/// Encodes a PCM master and keeps the samples a player gets back: for
+/// integer formats the dithered, quantised values (the encoder is handed
+/// exactly these, undithered: an integer over 2^(bits-1) is exact in f32
+/// for 16 and 24 bits, so the file holds exactly what the gate measures);
+/// float WAV is the master itself. WAV is written piece by piece.
+fn deliver_pcm(
+    master: Spool,
+    format: OutputFormat,
+    label: &Path,
+    target: &RenderTarget,
+) -> Result<(Encoded, Spool), EngineError> {
+    let convert = |step: &'static str| {
+        move |source| EngineError::Convert {
+            path: label.to_path_buf(),
+            step,
+            source,
+        }
+    };
+    let rate = master.sample_rate();
+    let bits = format.bits_per_sample();
+    // Dither only when some sample is off the target grid (the whole
+    // file's property, as the whole-buffer encoder decides it).
+    let mut on_grid = true;
+    if let Some(bits) = bits {
+        each_piece(&master, label, |piece| {
+            on_grid = on_grid && is_on_grid(piece, bits);
+            Ok(())
+        })?;
+    }
+    let delivered = match bits {
+        None => master,
+        Some(bits) => {
+            let scale = full_scale(bits);
+            let mut quantizers: Vec<ChannelQuantizer> = (0..2)
+                .map(|c| ChannelQuantizer::new(c, bits, !on_grid))
+                .collect();
+            let mut writer = SpoolWriter::new(rate, 2, target.spill_frames);
+            let mut planes = [Vec::new(), Vec::new()];
+            each_piece(&master, label, |piece| {
+                for ((plane, samples), q) in planes.iter_mut().zip(piece).zip(&mut quantizers) {
+                    plane.clear();
+                    plane.extend(
+                        samples
+                            .iter()
+                            .map(|&s| (f64::from(q.next(s)) / scale) as f32),
+                    );
+                }
+                writer
+                    .push(&[&planes[0], &planes[1]])
+                    .map_err(convert("keeping the delivered audio"))
+            })?;
+            drop(master);
+            writer
+                .finish()
+                .map_err(convert("keeping the delivered audio"))?
+        }
+    };
+    let encoded = match format {
+        OutputFormat::Wav(encoding) => {
+            let frames = delivered.len();
+            match &target.destination {
+                None => {
+                    let mut wav = WavWriter::new(Vec::new(), rate, 2, frames, encoding, false)
+                        .map_err(convert("encoding"))?;
+                    each_piece(&delivered, label, |piece| {
+                        wav.push(piece).map_err(convert("encoding"))
+                    })?;
+                    Encoded::Bytes(wav.finish().map_err(convert("encoding"))?)
+                }
+                Some(path) => {
+                    let staged = StagedFile::create(path).map_err(EngineError::Output)?;
+                    let mut wav = WavWriter::new(staged, rate, 2, frames, encoding, false)
+                        .map_err(convert("encoding"))?;
+                    each_piece(&delivered, label, |piece| {
+                        wav.push(piece).map_err(convert("encoding"))
+                    })?;
+                    Encoded::Staged(wav.finish().map_err(convert("encoding"))?)
+                }
+            }
+        }
+        _ => {
+            let buffer = delivered.to_buffer().map_err(convert("encoding"))?;
+            let bytes = encode_to_vec_with_dither(&buffer, format, lacquer_io::dither::Dither::Off)
+                .map_err(convert("encoding"))?;
+            drop(buffer);
+            stage_bytes(bytes, target, label)?
+        }
+    };
+    Ok((encoded, delivered))
 }
 
 fn encode(
@@ -256,57 +431,6 @@ fn encode(
         path: label.to_path_buf(),
         step: "encoding",
         source,
-    })
-}
-
-/// The samples a player gets back from a PCM master: for integer formats
-/// the dithered, quantised values (the encoder is then handed exactly
-/// these, see [`encode_delivered_pcm`]); float WAV is the master itself.
-fn delivered_pcm(
-    master: AudioBuffer,
-    format: OutputFormat,
-    label: &Path,
-) -> Result<AudioBuffer, EngineError> {
-    let Some(bits) = format.bits_per_sample() else {
-        return Ok(master);
-    };
-    let scale = full_scale(bits);
-    let quantised = quantize(master.channels(), bits, Dither::Auto);
-    let rate = master.sample_rate();
-    drop(master);
-    let channels = quantised
-        .into_iter()
-        .map(|c| {
-            c.into_iter()
-                .map(|v| (f64::from(v) / scale) as f32)
-                .collect()
-        })
-        .collect();
-    AudioBuffer::new(rate, channels).map_err(|e| EngineError::Convert {
-        path: label.to_path_buf(),
-        step: "re-reading the quantised master",
-        source: lacquer_io::IoError::Encode {
-            format: format.to_string(),
-            detail: e.to_string(),
-        },
-    })
-}
-
-/// Encodes samples that are already on the format's grid ([`delivered_pcm`]):
-/// without dither, so the file holds exactly the samples the gate measured
-/// (an integer over 2^(bits-1) is exact in f32 for 16 and 24 bits, and
-/// rounding it back is the identity).
-fn encode_delivered_pcm(
-    delivered: &AudioBuffer,
-    format: OutputFormat,
-    label: &Path,
-) -> Result<Vec<u8>, EngineError> {
-    encode_to_vec_with_dither(delivered, format, Dither::Off).map_err(|source| {
-        EngineError::Convert {
-            path: label.to_path_buf(),
-            step: "encoding",
-            source,
-        }
     })
 }
 
@@ -374,11 +498,25 @@ mod tests {
             OutputFormat::Flac(FlacDepth::Bits24),
         ] {
             let plain = encode_to_vec(&master, format).unwrap();
-            let delivered = delivered_pcm(master.clone(), format, label).unwrap();
-            let from_delivered = encode_delivered_pcm(&delivered, format, label).unwrap();
-            assert!(plain == from_delivered, "{format}: bytes differ");
-            let decoded = decode_bytes(&plain, format, label).unwrap();
-            assert_eq!(decoded.channels(), delivered.channels(), "{format}");
+            // In memory, and with every intermediate on disk.
+            for spill_frames in [usize::MAX, 0] {
+                let target = RenderTarget {
+                    destination: None,
+                    spill_frames,
+                };
+                let (encoded, delivered) =
+                    deliver_pcm(Spool::from(master.clone()), format, label, &target).unwrap();
+                assert!(
+                    encoded.bytes() == Some(plain.as_slice()),
+                    "{format}, spill at {spill_frames}: bytes differ"
+                );
+                let decoded = decode_bytes(&plain, format, label).unwrap();
+                assert_eq!(
+                    decoded.channels(),
+                    delivered.to_buffer().unwrap().channels(),
+                    "{format}"
+                );
+            }
         }
     }
 

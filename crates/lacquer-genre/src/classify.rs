@@ -6,11 +6,11 @@
 //! averaged: every patch gets one equal vote, and a single extreme logit
 //! cannot dominate the way averaged logits would let it.
 
-use lacquer_core::{AudioBuffer, GenreScore, GenreScores};
+use lacquer_core::{GenreScore, GenreScores};
 use ndarray::Array2;
 
 use crate::error::GenreError;
-use crate::features::log_mel_patches;
+use crate::features::{FeatureSource, log_mel_patches};
 use crate::model::GenreModel;
 
 impl GenreModel {
@@ -19,7 +19,10 @@ impl GenreModel {
     /// to end (one zero-padded patch for audio shorter than a patch),
     /// softmax per patch, probabilities averaged. Scores are sorted highest
     /// first (ties by label); same input, same output bits.
-    pub fn classify(&self, buffer: &AudioBuffer) -> Result<GenreScores, GenreError> {
+    pub fn classify<S: FeatureSource + ?Sized>(
+        &self,
+        buffer: &S,
+    ) -> Result<GenreScores, GenreError> {
         let patches = log_mel_patches(buffer, self.max_patches()).map_err(GenreError::Features)?;
         let logits = self.logits(&patches)?;
         let probabilities = mean_softmax(&logits);

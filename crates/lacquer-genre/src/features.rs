@@ -191,6 +191,8 @@ pub enum FeatureError {
     },
     #[error("{detail}")]
     MissingClips { detail: String },
+    #[error("cannot read the audio back")]
+    Read(#[source] lacquer_io::IoError),
     #[error("{failed} of {total} clips failed:\n  {list}")]
     ClipsFailed {
         failed: usize,
@@ -270,9 +272,12 @@ impl Patches {
 /// `max_patches`, the first starting at the beginning and the last ending at
 /// the end. A buffer shorter than one patch gives one zero-padded patch.
 /// Same input, same bits.
-pub fn log_mel_patches(buffer: &AudioBuffer, max_patches: usize) -> Result<Patches, FeatureError> {
+pub fn log_mel_patches<S: FeatureSource + ?Sized>(
+    buffer: &S,
+    max_patches: usize,
+) -> Result<Patches, FeatureError> {
     let p = &FEATURE_PARAMS;
-    if buffer.is_empty() || buffer.num_channels() == 0 {
+    if buffer.frames() == 0 || buffer.channels() == 0 {
         return Err(FeatureError::EmptyInput);
     }
     if max_patches == 0 {
@@ -281,7 +286,7 @@ pub fn log_mel_patches(buffer: &AudioBuffer, max_patches: usize) -> Result<Patch
     let rate = buffer.sample_rate();
     let target = p.sample_rate_hz;
     let patch_samples = p.patch_samples();
-    let total = lacquer_io::resampled_len(buffer.len(), rate, target);
+    let total = lacquer_io::resampled_len(buffer.frames(), rate, target);
     let count = (total / patch_samples).clamp(1, max_patches);
     let starts: Vec<usize> = if count == 1 {
         vec![total.saturating_sub(patch_samples) / 2]
@@ -343,11 +348,15 @@ pub fn log_mel_patches(buffer: &AudioBuffer, max_patches: usize) -> Result<Patch
 
 /// The mono signal at the feature rate for samples `start..start + len` of
 /// the feature-rate timeline, zero-padded past the end of the input.
-fn patch_audio(buffer: &AudioBuffer, start: usize, len: usize) -> Result<Vec<f32>, FeatureError> {
+fn patch_audio<S: FeatureSource + ?Sized>(
+    buffer: &S,
+    start: usize,
+    len: usize,
+) -> Result<Vec<f32>, FeatureError> {
     let rate = buffer.sample_rate();
     let target = FEATURE_PARAMS.sample_rate_hz;
     if rate == target {
-        let mut mono = mono_mid(buffer, start, (start + len).min(buffer.len()))?;
+        let mut mono = mono_mid(&buffer.read(start, (start + len).min(buffer.frames()))?)?;
         mono.resize(len, 0.0);
         return Ok(mono);
     }
@@ -360,10 +369,10 @@ fn patch_audio(buffer: &AudioBuffer, start: usize, len: usize) -> Result<Vec<f32
     let first_in = (start as u128 * u128::from(rate) / u128::from(target)).saturating_sub(margin);
     let first_in = first_in / block_in * block_in;
     let end_in = ((start + len) as u128 * u128::from(rate)).div_ceil(u128::from(target)) + margin;
-    let end_in = end_in.min(buffer.len() as u128);
+    let end_in = end_in.min(buffer.frames() as u128);
     let offset_out = start - (first_in / block_in * block_out) as usize;
 
-    let mono = mono_mid(buffer, first_in as usize, end_in as usize)?;
+    let mono = mono_mid(&buffer.read(first_in as usize, end_in as usize)?)?;
     let segment = AudioBuffer::new(rate, vec![mono]).map_err(FeatureError::Buffer)?;
     let resampled =
         lacquer_io::resample(&segment, target).map_err(|source| FeatureError::Resample {
@@ -377,18 +386,17 @@ fn patch_audio(buffer: &AudioBuffer, start: usize, len: usize) -> Result<Vec<f32
     Ok(audio)
 }
 
-/// Mean of all channels over `from..to`, refusing non-finite samples.
-fn mono_mid(buffer: &AudioBuffer, from: usize, to: usize) -> Result<Vec<f32>, FeatureError> {
-    let channels = buffer.channels();
+/// Mean of all channels, refusing non-finite samples.
+fn mono_mid(channels: &[Vec<f32>]) -> Result<Vec<f32>, FeatureError> {
     for (index, channel) in channels.iter().enumerate() {
-        if channel[from..to].iter().any(|s| !s.is_finite()) {
+        if channel.iter().any(|s| !s.is_finite()) {
             return Err(FeatureError::NonFiniteSample { channel: index });
         }
     }
     let scale = 1.0 / channels.len() as f32;
-    let mut mono = channels[0][from..to].to_vec();
+    let mut mono = channels[0].clone();
     for channel in &channels[1..] {
-        for (m, &s) in mono.iter_mut().zip(&channel[from..to]) {
+        for (m, &s) in mono.iter_mut().zip(channel) {
             *m += s;
         }
     }
@@ -396,6 +404,56 @@ fn mono_mid(buffer: &AudioBuffer, from: usize, to: usize) -> Result<Vec<f32>, Fe
         *m *= scale;
     }
     Ok(mono)
+}
+
+/// Audio the features read a stretch at a time: patches are spread over
+/// the whole track, so a long input need not be held to be classified.
+pub trait FeatureSource {
+    fn sample_rate(&self) -> u32;
+    /// Length in frames.
+    fn frames(&self) -> usize;
+    fn channels(&self) -> usize;
+    /// Frames `from..to` of every channel (`from <= to <= frames()`).
+    fn read(&self, from: usize, to: usize) -> Result<Vec<Vec<f32>>, FeatureError>;
+}
+
+impl FeatureSource for AudioBuffer {
+    fn sample_rate(&self) -> u32 {
+        AudioBuffer::sample_rate(self)
+    }
+
+    fn frames(&self) -> usize {
+        self.len()
+    }
+
+    fn channels(&self) -> usize {
+        self.num_channels()
+    }
+
+    fn read(&self, from: usize, to: usize) -> Result<Vec<Vec<f32>>, FeatureError> {
+        Ok(AudioBuffer::channels(self)
+            .iter()
+            .map(|c| c[from..to].to_vec())
+            .collect())
+    }
+}
+
+impl FeatureSource for lacquer_io::Spool {
+    fn sample_rate(&self) -> u32 {
+        lacquer_io::Spool::sample_rate(self)
+    }
+
+    fn frames(&self) -> usize {
+        self.len()
+    }
+
+    fn channels(&self) -> usize {
+        self.num_channels()
+    }
+
+    fn read(&self, from: usize, to: usize) -> Result<Vec<Vec<f32>>, FeatureError> {
+        self.read_range(from, to).map_err(FeatureError::Read)
+    }
 }
 
 /// Natural-log mel power → gain-invariant normalised dB, in place.

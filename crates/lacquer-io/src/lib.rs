@@ -25,5 +25,6 @@ pub use error::IoError;
 pub use resample::{output_len as resampled_len, resample};
 pub use spool::{DEFAULT_SPILL_FRAMES, Spool, SpoolWriter};
 pub use write::{
-    Overwrite, ensure_output_is_not_input, same_file, write_bytes_atomically, write_file,
+    Overwrite, StagedFile, ensure_output_is_not_input, same_file, write_bytes_atomically,
+    write_file,
 };

@@ -13,6 +13,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use lacquer_core::AudioBuffer;
 
@@ -103,6 +104,12 @@ impl SpoolWriter {
         self.frames
     }
 
+    /// Sets the rate, for a writer opened before the rate was known.
+    pub fn with_sample_rate(mut self, rate_hz: u32) -> Self {
+        self.rate_hz = rate_hz;
+        self
+    }
+
     pub fn finish(self) -> Result<Spool, IoError> {
         let storage = match self.file {
             None => {
@@ -110,9 +117,11 @@ impl SpoolWriter {
                 for plane in &mut memory {
                     plane.shrink_to_fit();
                 }
-                Storage::Memory(memory)
+                Storage::Memory(Arc::new(memory))
             }
-            Some(file) => Storage::File(file.into_inner().map_err(|e| temp_error(e.into_error()))?),
+            Some(file) => Storage::File(Arc::new(
+                file.into_inner().map_err(|e| temp_error(e.into_error()))?,
+            )),
         };
         Ok(Spool {
             rate_hz: self.rate_hz,
@@ -134,8 +143,9 @@ fn interleave_into(planes: &[&[f32]], bytes: &mut Vec<u8>) {
     }
 }
 
-/// Audio stored for later passes.
-#[derive(Debug)]
+/// Audio stored for later passes. Read-only once written, so clones share
+/// the storage (the memory or the file goes when the last clone does).
+#[derive(Debug, Clone)]
 pub struct Spool {
     rate_hz: u32,
     channels: usize,
@@ -143,10 +153,16 @@ pub struct Spool {
     storage: Storage,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Storage {
-    Memory(Vec<Vec<f32>>),
-    File(File),
+    Memory(Arc<Vec<Vec<f32>>>),
+    File(Arc<File>),
+}
+
+impl From<AudioBuffer> for Spool {
+    fn from(buffer: AudioBuffer) -> Self {
+        Self::from_buffer(buffer)
+    }
 }
 
 impl Spool {
@@ -156,7 +172,7 @@ impl Spool {
             rate_hz: buffer.sample_rate(),
             channels: buffer.num_channels(),
             frames: buffer.len(),
-            storage: Storage::Memory(buffer.into_channels()),
+            storage: Storage::Memory(Arc::new(buffer.into_channels())),
         }
     }
 
@@ -224,6 +240,22 @@ impl Spool {
                 reader.read(file, from, to)?;
                 Ok(reader.planes)
             }
+        }
+    }
+
+    /// The whole audio as a buffer, moved out without a copy when this is
+    /// the only holder of memory-held audio (short audio only: memory grows
+    /// with the length).
+    pub fn into_buffer(self) -> Result<AudioBuffer, IoError> {
+        match self.storage {
+            Storage::Memory(planes) => {
+                let planes = Arc::try_unwrap(planes).unwrap_or_else(|shared| (*shared).clone());
+                AudioBuffer::new(self.rate_hz, planes).map_err(|e| IoError::Encode {
+                    format: "spool".into(),
+                    detail: e.to_string(),
+                })
+            }
+            Storage::File(_) => self.to_buffer(),
         }
     }
 

@@ -49,59 +49,140 @@ pub fn write_bytes_atomically(
     path: &Path,
     overwrite: Overwrite,
 ) -> Result<(), IoError> {
-    let write_err = |source: std::io::Error| IoError::Write {
+    let mut file = StagedFile::create(path)?;
+    file.write_all(bytes).map_err(|source| IoError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| write_err(std::io::Error::other("the output path has no file name")))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    })?;
+    file.commit(overwrite)
+}
 
-    let (tmp_path, mut tmp_file) = create_temp(&dir, file_name).map_err(write_err)?;
-    let guard = TempGuard(Some(tmp_path.clone()));
+/// A file written under a hidden temporary name in its destination's
+/// directory (same filesystem, so the final rename is atomic) and given its
+/// real name only by [`StagedFile::commit`]; dropped uncommitted, it is
+/// removed. Lets a master of any length be written as it is made without
+/// a partial file ever bearing the output's name.
+#[derive(Debug)]
+pub struct StagedFile {
+    path: PathBuf,
+    dir: PathBuf,
+    tmp_path: PathBuf,
+    file: Option<std::io::BufWriter<File>>,
+    guard: TempGuard,
+    written: u64,
+}
 
-    tmp_file.write_all(bytes).map_err(write_err)?;
-    tmp_file.sync_all().map_err(write_err)?;
-    drop(tmp_file);
+impl StagedFile {
+    /// Opens the temporary file for `path`.
+    pub fn create(path: &Path) -> Result<Self, IoError> {
+        let write_err = |source: std::io::Error| IoError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| write_err(std::io::Error::other("the output path has no file name")))?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let (tmp_path, file) = create_temp(&dir, file_name).map_err(write_err)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            dir,
+            guard: TempGuard(Some(tmp_path.clone())),
+            tmp_path,
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
+            written: 0,
+        })
+    }
 
-    match overwrite {
-        Overwrite::Allow => fs::rename(&tmp_path, path).map_err(write_err)?,
-        Overwrite::Refuse => {
-            // A hard link fails atomically if the name is taken, closing the
-            // gap between an existence check and a rename.
-            match fs::hard_link(&tmp_path, path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    return Err(IoError::OutputExists {
-                        path: path.to_path_buf(),
-                    });
-                }
-                Err(_) => {
-                    // Filesystems without hard links: best effort.
-                    if path.exists() {
-                        return Err(IoError::OutputExists {
-                            path: path.to_path_buf(),
-                        });
+    /// The name the file will take.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.written
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.written == 0
+    }
+
+    /// Syncs the data and gives the file its real name (replacing an
+    /// existing file only when `overwrite` allows; atomically refused
+    /// otherwise).
+    pub fn commit(mut self, overwrite: Overwrite) -> Result<(), IoError> {
+        let path = self.path.clone();
+        let write_err = |source: std::io::Error| IoError::Write {
+            path: path.clone(),
+            source,
+        };
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| write_err(std::io::Error::other("already committed")))?;
+        let file = file.into_inner().map_err(|e| write_err(e.into_error()))?;
+        file.sync_all().map_err(write_err)?;
+        drop(file);
+        let tmp_path = &self.tmp_path;
+        match overwrite {
+            Overwrite::Allow => fs::rename(tmp_path, &path).map_err(write_err)?,
+            Overwrite::Refuse => {
+                // A hard link fails atomically if the name is taken, closing
+                // the gap between an existence check and a rename.
+                match fs::hard_link(tmp_path, &path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                        return Err(IoError::OutputExists { path });
                     }
-                    fs::rename(&tmp_path, path).map_err(write_err)?;
+                    Err(_) => {
+                        // Filesystems without hard links: best effort.
+                        if path.exists() {
+                            return Err(IoError::OutputExists { path });
+                        }
+                        fs::rename(tmp_path, &path).map_err(write_err)?;
+                    }
                 }
             }
         }
+        // Renamed: nothing left to remove (after a hard link, the guard
+        // removes the temporary name).
+        if overwrite == Overwrite::Allow {
+            self.guard.0 = None;
+        }
+        // Persist the directory entry too; not every platform can open a
+        // directory for syncing, and the data itself is already durable.
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     }
-    drop(guard);
-    // Persist the directory entry too; not every platform can open a
-    // directory for syncing, and the data itself is already durable.
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("already committed"))?;
+        let n = file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
     }
-    Ok(())
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Removes the temporary file on every exit path (a no-op once renamed).
+#[derive(Debug)]
 struct TempGuard(Option<PathBuf>);
 
 impl Drop for TempGuard {

@@ -1,0 +1,272 @@
+//! Walking audio held in a [`Spool`]: the chain, the meters and the
+//! analysis all take it a block at a time, so the engine's memory does not
+//! grow with the input's length once the spools spill to disk.
+//!
+//! Every walk gives the bits a whole-buffer pass gives: the chain's output
+//! does not depend on block size (lacquer-dsp tests it), and the streamed
+//! analysis equals the whole-buffer one (lacquer-analysis tests it). A
+//! spool in memory is walked in one piece per pass, a spool on disk in
+//! blocks of [`DISK_BLOCK_FRAMES`].
+
+use crate::error::EngineError;
+use lacquer_analysis::{FirstPass, Measured};
+use lacquer_core::chain::PolaritySettings;
+use lacquer_core::{Analysis, AudioBuffer};
+use lacquer_dsp::Processor;
+use lacquer_dsp::chain::Chain;
+use lacquer_dsp::polarity::Polarity;
+use lacquer_genre::features::{FeatureError, FeatureSource};
+use lacquer_io::{IoError, Spool};
+use std::path::Path;
+
+/// Block size the chains are prepared for and run with.
+pub const CHAIN_BLOCK_FRAMES: usize = 4096;
+/// Frames read from a spool on disk at a time (256 KB of stereo f32 per
+/// read: large enough to amortise the read, small next to any budget).
+pub const DISK_BLOCK_FRAMES: usize = 1 << 16;
+
+/// An error inside a walk: the spool's own reading, or the step's.
+#[derive(Debug)]
+pub(crate) enum WalkError {
+    Read(IoError),
+    Step(EngineError),
+}
+
+impl From<IoError> for WalkError {
+    fn from(e: IoError) -> Self {
+        WalkError::Read(e)
+    }
+}
+
+impl From<EngineError> for WalkError {
+    fn from(e: EngineError) -> Self {
+        WalkError::Step(e)
+    }
+}
+
+fn spool_error(label: &Path, source: IoError) -> EngineError {
+    EngineError::Convert {
+        path: label.to_path_buf(),
+        step: "reading the work file back",
+        source,
+    }
+}
+
+/// Calls `f` on consecutive stereo pieces of `spool`.
+pub(crate) fn each_piece(
+    spool: &Spool,
+    label: &Path,
+    mut f: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let block = if spool.is_on_disk() {
+        DISK_BLOCK_FRAMES
+    } else {
+        spool.len().max(1)
+    };
+    spool
+        .for_each_block(block, |piece| f(piece).map_err(WalkError::Step))
+        .map_err(|e| match e {
+            WalkError::Read(e) => spool_error(label, e),
+            WalkError::Step(e) => e,
+        })
+}
+
+fn analysis_error(label: &Path) -> impl Fn(lacquer_analysis::AnalysisError) -> EngineError + '_ {
+    move |source| EngineError::Analysis {
+        path: label.to_path_buf(),
+        source,
+    }
+}
+
+/// The whole analysis of a spool, its measurements side by side on rayon's
+/// pool; `polarity` flips channels first (the corrected mix).
+pub fn analyse(
+    spool: &Spool,
+    polarity: Option<&PolaritySettings>,
+    label: &Path,
+) -> Result<Analysis, EngineError> {
+    let err = analysis_error(label);
+    let mut flipper = polarity.map(|s| Flipper::new(*s, spool.sample_rate()));
+    let mut first = FirstPass::new(spool.sample_rate(), spool.num_channels())
+        .map_err(&err)?
+        .parallel(true);
+    each_piece(spool, label, |piece| {
+        let piece = Piece::new(piece, flipper.as_mut());
+        first.push(&piece.planes()).map_err(&err)
+    })?;
+    let measured = first.finish().map_err(&err)?;
+    let mut second = measured.second_pass();
+    each_piece(spool, label, |piece| {
+        let piece = Piece::new(piece, flipper.as_mut());
+        second.push(&piece.planes()).map_err(&err)
+    })?;
+    second.finish().map_err(&err)
+}
+
+/// Runs `chain` (prepared for [`CHAIN_BLOCK_FRAMES`]) over `input` from a
+/// reset state and hands on its output aligned with the input, in pieces:
+/// the chain's latency is dropped from the front and flushed with silence
+/// at the end, so exactly `input.len()` frames come out.
+pub(crate) fn run_chain(
+    chain: &mut Chain,
+    input: &Spool,
+    label: &Path,
+    mut out: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    chain.reset();
+    let latency = chain.latency();
+    let mut left = vec![0.0f32; CHAIN_BLOCK_FRAMES];
+    let mut right = vec![0.0f32; CHAIN_BLOCK_FRAMES];
+    let mut to_skip = latency;
+    let mut process = |l: &[f32], r: &[f32]| -> Result<(), EngineError> {
+        let n = l.len();
+        left[..n].copy_from_slice(l);
+        right[..n].copy_from_slice(r);
+        chain.process(&mut left[..n], &mut right[..n]);
+        let skip = to_skip.min(n);
+        to_skip -= skip;
+        if skip < n {
+            out(&[&left[skip..n], &right[skip..n]])?;
+        }
+        Ok(())
+    };
+    each_piece(input, label, |piece| {
+        let (l, r) = (piece[0], piece[piece.len() - 1]);
+        for (l, r) in l
+            .chunks(CHAIN_BLOCK_FRAMES)
+            .zip(r.chunks(CHAIN_BLOCK_FRAMES))
+        {
+            process(l, r)?;
+        }
+        Ok(())
+    })?;
+    let silence = vec![0.0f32; CHAIN_BLOCK_FRAMES];
+    let mut remaining = latency;
+    while remaining > 0 {
+        let n = remaining.min(CHAIN_BLOCK_FRAMES);
+        process(&silence[..n], &silence[..n])?;
+        remaining -= n;
+    }
+    Ok(())
+}
+
+/// Integrated loudness and true peak of pieces as they pass.
+pub(crate) struct Meter<'a> {
+    first: FirstPass,
+    label: &'a Path,
+}
+
+impl<'a> Meter<'a> {
+    pub(crate) fn new(rate_hz: u32, label: &'a Path) -> Result<Self, EngineError> {
+        Ok(Self {
+            first: FirstPass::new(rate_hz, 2)
+                .map_err(analysis_error(label))?
+                .parallel(true),
+            label,
+        })
+    }
+
+    pub(crate) fn push(&mut self, piece: &[&[f32]]) -> Result<(), EngineError> {
+        self.first.push(piece).map_err(analysis_error(self.label))
+    }
+
+    pub(crate) fn finish(self) -> Result<Measured, EngineError> {
+        self.first.finish().map_err(analysis_error(self.label))
+    }
+}
+
+/// The polarity stage on a copy of each piece.
+struct Flipper {
+    stage: Polarity,
+    left: Vec<f32>,
+    right: Vec<f32>,
+}
+
+impl Flipper {
+    fn new(settings: PolaritySettings, rate_hz: u32) -> Self {
+        let mut stage = Polarity::new(&settings);
+        // A sign flip has no state and accepts any block; prepare only
+        // validates the rate, which the decoder already did.
+        let _ = stage.prepare(rate_hz, 1);
+        Self {
+            stage,
+            left: Vec::new(),
+            right: Vec::new(),
+        }
+    }
+
+    fn apply<'s>(&'s mut self, piece: &[&[f32]]) -> [&'s [f32]; 2] {
+        self.left.clear();
+        self.left.extend_from_slice(piece[0]);
+        self.right.clear();
+        self.right.extend_from_slice(piece[piece.len() - 1]);
+        self.stage.process(&mut self.left, &mut self.right);
+        [&self.left, &self.right]
+    }
+}
+
+/// A piece as it is, or flipped.
+enum Piece<'p> {
+    Plain(&'p [&'p [f32]]),
+    Flipped([&'p [f32]; 2]),
+}
+
+impl<'p> Piece<'p> {
+    fn new(piece: &'p [&'p [f32]], flipper: Option<&'p mut Flipper>) -> Self {
+        match flipper {
+            Some(f) => Piece::Flipped(f.apply(piece)),
+            None => Piece::Plain(piece),
+        }
+    }
+
+    fn planes(&self) -> Vec<&[f32]> {
+        match self {
+            Piece::Plain(p) => p.to_vec(),
+            Piece::Flipped(p) => p.to_vec(),
+        }
+    }
+}
+
+/// A spool as the genre features read it, with the polarity fix applied.
+pub(crate) struct Corrected<'a> {
+    pub(crate) spool: &'a Spool,
+    pub(crate) polarity: Option<PolaritySettings>,
+}
+
+impl FeatureSource for Corrected<'_> {
+    fn sample_rate(&self) -> u32 {
+        self.spool.sample_rate()
+    }
+
+    fn frames(&self) -> usize {
+        self.spool.len()
+    }
+
+    fn channels(&self) -> usize {
+        self.spool.num_channels()
+    }
+
+    fn read(&self, from: usize, to: usize) -> Result<Vec<Vec<f32>>, FeatureError> {
+        let mut planes = self
+            .spool
+            .read_range(from, to)
+            .map_err(FeatureError::Read)?;
+        if let (Some(settings), [left, right]) = (self.polarity, planes.as_mut_slice()) {
+            let mut stage = Polarity::new(&settings);
+            if stage
+                .prepare(self.spool.sample_rate(), left.len().max(1))
+                .is_ok()
+            {
+                stage.process(left, right);
+            }
+        }
+        Ok(planes)
+    }
+}
+
+/// A spool's audio as one buffer, moved out when it is the only holder of
+/// memory-held audio (short audio only: the one step whose memory grows
+/// with the length).
+pub(crate) fn into_buffer(spool: Spool, label: &Path) -> Result<AudioBuffer, EngineError> {
+    spool.into_buffer().map_err(|e| spool_error(label, e))
+}
