@@ -213,7 +213,9 @@ impl AverageState {
             1.0
         } else {
             self.sum += value - old;
-            (self.sum * self.inv_len).min(1.0)
+            // `min(1.0)` as one compare (the sum is never NaN).
+            let mean = self.sum * self.inv_len;
+            if mean < 1.0 { mean } else { 1.0 }
         }
     }
 }
@@ -653,8 +655,12 @@ impl Pass {
                     slow = 0.0;
                 }
             }
-            let reduction = fast.max(slow);
-            let smoothed = state_a.push(ring_a, held.min(1.0 - reduction));
+            // `fast.max(slow)` and `held.min(1 - reduction)` as single
+            // compares (no operand is ever NaN).
+            let reduction = if slow > fast { slow } else { fast };
+            let allowed = 1.0 - reduction;
+            let target = if allowed < held { allowed } else { held };
+            let smoothed = state_a.push(ring_a, target);
             gains[j] = state_b.push(ring_b, smoothed);
             j += 1;
         }
