@@ -264,7 +264,7 @@ fn run_pass(
     let rate = pre_limiter.sample_rate();
     let mut chain = Chain::new(&settings);
     chain.prepare(rate, CHAIN_BLOCK_FRAMES).map_err(dsp_err)?;
-    let mut writer = SpoolWriter::new(rate, 2, spill_frames);
+    let mut writer = SpoolWriter::new(rate, 2, spill_frames).expecting(pre_limiter.len());
     let mut meter = Meter::new(rate, label)?;
     run_chain(&mut chain, pre_limiter, label, |piece| {
         meter.push(piece)?;

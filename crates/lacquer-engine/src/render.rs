@@ -210,7 +210,8 @@ pub fn render_to(
         chain
             .prepare(input.sample_rate(), CHAIN_BLOCK_FRAMES)
             .map_err(dsp_err)?;
-        let mut writer = SpoolWriter::new(input.sample_rate(), 2, target.spill_frames);
+        let mut writer =
+            SpoolWriter::new(input.sample_rate(), 2, target.spill_frames).expecting(input.len());
         run_chain(&mut chain, &input, label, |piece| {
             writer.push(piece).map_err(keep_err)
         })?;
@@ -360,27 +361,65 @@ fn deliver_pcm(
             Ok(())
         })?;
     }
+    let frames = master.len();
+    // WAV is written in the same walk that makes the delivered samples.
+    let mut wav = match format {
+        OutputFormat::Wav(encoding) => Some(match &target.destination {
+            None => WavOut::Memory(
+                WavWriter::new(Vec::new(), rate, 2, frames, encoding, false)
+                    .map_err(convert("encoding"))?,
+            ),
+            Some(path) => WavOut::Staged(
+                WavWriter::new(
+                    StagedFile::create(path).map_err(EngineError::Output)?,
+                    rate,
+                    2,
+                    frames,
+                    encoding,
+                    false,
+                )
+                .map_err(convert("encoding"))?,
+            ),
+        }),
+        _ => None,
+    };
     let delivered = match bits {
-        None => master,
+        None => {
+            if let Some(wav) = &mut wav {
+                each_piece(&master, label, |piece| {
+                    wav.push(piece).map_err(convert("encoding"))
+                })?;
+            }
+            master
+        }
         Some(bits) => {
             let scale = full_scale(bits);
             let mut quantizers: Vec<ChannelQuantizer> = (0..2)
                 .map(|c| ChannelQuantizer::new(c, bits, !on_grid))
                 .collect();
-            let mut writer = SpoolWriter::new(rate, 2, target.spill_frames);
+            let mut writer = SpoolWriter::new(rate, 2, target.spill_frames).expecting(frames);
             let mut planes = [Vec::new(), Vec::new()];
             each_piece(&master, label, |piece| {
-                for ((plane, samples), q) in planes.iter_mut().zip(piece).zip(&mut quantizers) {
-                    plane.clear();
-                    plane.extend(
-                        samples
-                            .iter()
-                            .map(|&s| (f64::from(q.next(s)) / scale) as f32),
-                    );
+                // A bounded scratch, whatever the piece's length.
+                for start in (0..piece[0].len()).step_by(CHAIN_BLOCK_FRAMES) {
+                    let end = (start + CHAIN_BLOCK_FRAMES).min(piece[0].len());
+                    for ((plane, samples), q) in planes.iter_mut().zip(piece).zip(&mut quantizers) {
+                        plane.clear();
+                        plane.extend(
+                            samples[start..end]
+                                .iter()
+                                .map(|&s| (f64::from(q.next(s)) / scale) as f32),
+                        );
+                    }
+                    let block = [planes[0].as_slice(), planes[1].as_slice()];
+                    if let Some(wav) = &mut wav {
+                        wav.push(&block).map_err(convert("encoding"))?;
+                    }
+                    writer
+                        .push(&block)
+                        .map_err(convert("keeping the delivered audio"))?;
                 }
-                writer
-                    .push(&[&planes[0], &planes[1]])
-                    .map_err(convert("keeping the delivered audio"))
+                Ok(())
             })?;
             drop(master);
             writer
@@ -388,30 +427,9 @@ fn deliver_pcm(
                 .map_err(convert("keeping the delivered audio"))?
         }
     };
-    let encoded = match format {
-        OutputFormat::Wav(encoding) => {
-            let frames = delivered.len();
-            match &target.destination {
-                None => {
-                    let mut wav = WavWriter::new(Vec::new(), rate, 2, frames, encoding, false)
-                        .map_err(convert("encoding"))?;
-                    each_piece(&delivered, label, |piece| {
-                        wav.push(piece).map_err(convert("encoding"))
-                    })?;
-                    Encoded::Bytes(wav.finish().map_err(convert("encoding"))?)
-                }
-                Some(path) => {
-                    let staged = StagedFile::create(path).map_err(EngineError::Output)?;
-                    let mut wav = WavWriter::new(staged, rate, 2, frames, encoding, false)
-                        .map_err(convert("encoding"))?;
-                    each_piece(&delivered, label, |piece| {
-                        wav.push(piece).map_err(convert("encoding"))
-                    })?;
-                    Encoded::Staged(wav.finish().map_err(convert("encoding"))?)
-                }
-            }
-        }
-        _ => {
+    let encoded = match wav {
+        Some(wav) => wav.finish().map_err(convert("encoding"))?,
+        None => {
             let buffer = delivered.to_buffer().map_err(convert("encoding"))?;
             let bytes = encode_to_vec_with_dither(&buffer, format, lacquer_io::dither::Dither::Off)
                 .map_err(convert("encoding"))?;
@@ -420,6 +438,28 @@ fn deliver_pcm(
         }
     };
     Ok((encoded, delivered))
+}
+
+/// A WAV being written to memory or to the staged file.
+enum WavOut {
+    Memory(WavWriter<Vec<u8>>),
+    Staged(WavWriter<StagedFile>),
+}
+
+impl WavOut {
+    fn push(&mut self, piece: &[&[f32]]) -> Result<(), lacquer_io::IoError> {
+        match self {
+            WavOut::Memory(w) => w.push(piece),
+            WavOut::Staged(w) => w.push(piece),
+        }
+    }
+
+    fn finish(self) -> Result<Encoded, lacquer_io::IoError> {
+        Ok(match self {
+            WavOut::Memory(w) => Encoded::Bytes(w.finish()?),
+            WavOut::Staged(w) => Encoded::Staged(w.finish()?),
+        })
+    }
 }
 
 fn encode(

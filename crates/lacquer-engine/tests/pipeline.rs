@@ -555,5 +555,8 @@ fn working_from_disk_gives_the_same_master_as_working_in_memory() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains("lacquer-tmp"))
         .collect();
-    assert!(leftovers.is_empty(), "staged files left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "staged files left behind: {leftovers:?}"
+    );
 }

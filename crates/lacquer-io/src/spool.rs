@@ -71,6 +71,14 @@ impl SpoolWriter {
         match &mut self.file {
             None => {
                 for (dst, src) in self.memory.iter_mut().zip(planes) {
+                    // Grow by doubling, but never past the spill point: the
+                    // planes' slack stays within what the threshold allows.
+                    let needed = dst.len() + src.len();
+                    if needed > dst.capacity() {
+                        let grown =
+                            (2 * dst.capacity()).clamp(needed, self.spill_frames.max(needed));
+                        dst.reserve_exact(grown - dst.len());
+                    }
                     dst.extend_from_slice(src);
                 }
             }
@@ -102,6 +110,17 @@ impl SpoolWriter {
 
     pub fn frames(&self) -> usize {
         self.frames
+    }
+
+    /// Reserves memory for `frames` frames up front when they will stay in
+    /// memory (the length is known: no slack, no copies while growing).
+    pub fn expecting(mut self, frames: usize) -> Self {
+        if self.file.is_none() && frames <= self.spill_frames {
+            for plane in &mut self.memory {
+                plane.reserve_exact(frames.saturating_sub(plane.len()));
+            }
+        }
+        self
     }
 
     /// Sets the rate, for a writer opened before the rate was known.
