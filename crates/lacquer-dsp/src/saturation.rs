@@ -3,7 +3,7 @@
 //! A curve that bends the waveform makes harmonics far above the audio band;
 //! at the base rate they fold back as inharmonic aliases, which is what makes
 //! cheap clippers sound harsh. So the curve runs at 4x between linear-phase
-//! half-band filters ([`crate::oversample::RoundTrip`]), whose 100 dB
+//! half-band filters ([`crate::oversample::RoundTrip`]), whose 80 dB
 //! rejection removes what would fold back. Both curves are smooth (their
 //! harmonics fall off fast) and have unity slope at zero; the drive gain in
 //! front of the curve is undone after it, so quiet passages pass at their
