@@ -15,7 +15,7 @@
 
 use crate::error::EngineError;
 use crate::loudness_loop::{LoopReport, LoudnessFit, fit_loudness_spilling};
-use crate::stream::{CHAIN_BLOCK_FRAMES, each_piece, into_buffer, run_chain};
+use crate::stream::{CHAIN_BLOCK_FRAMES, WalkError, each_piece, run_chain};
 use lacquer_analysis::true_peak_dbtp;
 use lacquer_core::chain::LimiterSettings;
 use lacquer_core::{AudioBuffer, ChainSettings, Plan};
@@ -23,8 +23,8 @@ use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
 use lacquer_io::dither::{ChannelQuantizer, full_scale, is_on_grid};
 use lacquer_io::{
-    DEFAULT_SPILL_FRAMES, DecodeOptions, OutputFormat, Spool, SpoolWriter, StagedFile, WavWriter,
-    decode_file, encode_to_vec, encode_to_vec_with_dither, resample,
+    DEFAULT_SPILL_FRAMES, DecodeOptions, OutputFormat, Spool, SpoolWriter, StagedFile,
+    StreamResampler, WavWriter, decode_file, encode_to_vec, encode_to_vec_with_dither,
 };
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -222,14 +222,29 @@ pub fn render_to(
     let pre_limiter = if pre_limiter.sample_rate() == rate {
         pre_limiter
     } else {
-        let buffer = into_buffer(pre_limiter, label)?;
-        Spool::from_buffer(
-            resample(&buffer, rate).map_err(|source| EngineError::Convert {
-                path: label.to_path_buf(),
-                step: "sample-rate conversion",
-                source,
-            })?,
-        )
+        let convert = |source| EngineError::Convert {
+            path: label.to_path_buf(),
+            step: "sample-rate conversion",
+            source,
+        };
+        let mut converter =
+            StreamResampler::new(pre_limiter.sample_rate(), rate, 2, pre_limiter.len())
+                .map_err(convert)?;
+        let mut writer =
+            SpoolWriter::new(rate, 2, target.spill_frames).expecting(converter.output_len());
+        // The converter's own errors and the spool's are told apart.
+        let mut keep =
+            |piece: &[&[f32]]| writer.push(piece).map_err(|e| WalkError::Step(keep_err(e)));
+        let unwalk = |e: WalkError| match e {
+            WalkError::Read(e) => convert(e),
+            WalkError::Step(e) => e,
+        };
+        each_piece(&pre_limiter, label, |piece| {
+            converter.push(piece, &mut keep).map_err(unwalk)
+        })?;
+        converter.finish(&mut keep).map_err(unwalk)?;
+        drop(pre_limiter);
+        writer.finish().map_err(keep_err)?
     };
 
     seconds.chain = started.elapsed().as_secs_f64();

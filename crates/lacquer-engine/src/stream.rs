@@ -10,8 +10,8 @@
 
 use crate::error::EngineError;
 use lacquer_analysis::{FirstPass, Measured};
+use lacquer_core::Analysis;
 use lacquer_core::chain::PolaritySettings;
-use lacquer_core::{Analysis, AudioBuffer};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
 use lacquer_dsp::polarity::Polarity;
@@ -262,11 +262,4 @@ impl FeatureSource for Corrected<'_> {
         }
         Ok(planes)
     }
-}
-
-/// A spool's audio as one buffer, moved out when it is the only holder of
-/// memory-held audio (short audio only: the one step whose memory grows
-/// with the length).
-pub(crate) fn into_buffer(spool: Spool, label: &Path) -> Result<AudioBuffer, EngineError> {
-    spool.into_buffer().map_err(|e| spool_error(label, e))
 }

@@ -22,7 +22,7 @@ pub use encode::{
     encode_to_vec_with_dither,
 };
 pub use error::IoError;
-pub use resample::{output_len as resampled_len, resample};
+pub use resample::{StreamResampler, output_len as resampled_len, resample};
 pub use spool::{DEFAULT_SPILL_FRAMES, Spool, SpoolWriter};
 pub use write::{
     Overwrite, StagedFile, ensure_output_is_not_input, same_file, write_bytes_atomically,

@@ -262,22 +262,6 @@ impl Spool {
         }
     }
 
-    /// The whole audio as a buffer, moved out without a copy when this is
-    /// the only holder of memory-held audio (short audio only: memory grows
-    /// with the length).
-    pub fn into_buffer(self) -> Result<AudioBuffer, IoError> {
-        match self.storage {
-            Storage::Memory(planes) => {
-                let planes = Arc::try_unwrap(planes).unwrap_or_else(|shared| (*shared).clone());
-                AudioBuffer::new(self.rate_hz, planes).map_err(|e| IoError::Encode {
-                    format: "spool".into(),
-                    detail: e.to_string(),
-                })
-            }
-            Storage::File(_) => self.to_buffer(),
-        }
-    }
-
     /// The whole audio as a buffer (tests, and short audio only: this is
     /// the one call whose memory grows with the length).
     pub fn to_buffer(&self) -> Result<AudioBuffer, IoError> {

@@ -172,3 +172,47 @@ fn a_wav_writer_refuses_the_wrong_length() {
         Err(IoError::EncodeNonFinite { frame: 42, .. })
     ));
 }
+
+#[test]
+fn resampling_in_pieces_is_the_whole_buffer_conversion() {
+    use lacquer_io::{StreamResampler, resample};
+    let mut rng = Rng::new(8);
+    for (from, to, frames) in [
+        (96_000, 48_000, 150_001),
+        (48_000, 44_100, 99_999),
+        (44_100, 48_000, 16_384),
+        (22_050, 44_100, 3_000),
+        (88_200, 44_100, 500),
+    ] {
+        let buffer = noise(from, frames as f64 / f64::from(from), 2, 9);
+        let frames = buffer.len();
+        let whole = resample(&buffer, to).unwrap();
+        let mut stream = StreamResampler::new(from, to, 2, frames).unwrap();
+        let mut out = [Vec::new(), Vec::new()];
+        let mut collect = |piece: &[&[f32]]| {
+            out[0].extend_from_slice(piece[0]);
+            out[1].extend_from_slice(piece[1]);
+            Ok::<(), IoError>(())
+        };
+        let mut at = 0;
+        while at < frames {
+            let end = (at + rng.range(1, 30_000)).min(frames);
+            let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
+            stream.push(&piece, &mut collect).unwrap();
+            at = end;
+        }
+        stream.finish(&mut collect).unwrap();
+        assert_eq!(out[0].len(), whole.len(), "{from} -> {to}: length");
+        assert!(
+            out[0] == whole.channel(0) && out[1] == whole.channel(1),
+            "{from} -> {to}: samples differ from the whole-buffer conversion"
+        );
+    }
+    // Too much or too little input is an error, not a silent cut.
+    let mut short = StreamResampler::new(48_000, 44_100, 1, 1_000).unwrap();
+    let mut sink = |_: &[&[f32]]| Ok::<(), IoError>(());
+    short.push(&[&[0.0; 400]], &mut sink).unwrap();
+    assert!(short.finish(&mut sink).is_err());
+    let mut long = StreamResampler::new(48_000, 44_100, 1, 100).unwrap();
+    assert!(long.push(&[&[0.0; 400]], &mut sink).is_err());
+}
