@@ -5,7 +5,7 @@
 //!   reading peaks through a model of the BS.1770 meter's own interpolator
 //!   (4x, 48-tap Hann-windowed sinc, as `ebur128` implements it). The safety
 //!   pass, on the main pass's output, reads peaks through both that meter
-//!   model and an 8x half-band reconstruction flat to 0.97 of Nyquist, so it
+//!   model and an 8x half-band reconstruction flat to 0.98 of Nyquist, so it
 //!   catches what a 4x reading misses and what the main pass's own moving gain
 //!   left over. The safety pass only ever sees small overs, so its gain
 //!   barely moves and the constant-gain argument below holds almost exactly.
@@ -62,6 +62,9 @@ const SLOW_ATTACK_FACTOR: f64 = 2.0;
 /// Reductions below this (linear) are treated as none, so the gain returns
 /// to exactly unity and no subnormal numbers build up.
 const REDUCTION_FLOOR: f64 = 1e-12;
+/// Frames of a release tail between floorings of the envelopes' state
+/// (see [`Pass::compute_gains`]).
+const TAIL_GROUP: usize = 8;
 /// The running product of gains for the mean-reduction meter is folded into
 /// a logarithm before it gets this small (far from f64 underflow).
 const GAIN_PRODUCT_FLOOR: f64 = 1e-200;
@@ -630,6 +633,41 @@ impl Pass {
                 let run = gains[j..].iter().take_while(|&&g| g == 1.0).count();
                 state_a.skip_unity(ring_a.len(), run);
                 state_b.skip_unity(ring_b.len(), run);
+                j += run;
+                continue;
+            }
+            if held == 1.0 {
+                // A release tail: no peak asks for reduction, so each
+                // envelope only decays (the general step below with
+                // `wanted == 0`: `decay > 0` unless it is 0 itself, and
+                // `0 > slow` never holds) and the target is `allowed`
+                // (never above 1). The same arithmetic without the
+                // comparisons against `held`, so the decays' short
+                // feedback paths set the pace. On dense material the
+                // envelopes are in such a tail most of the time.
+                //
+                // Only the multiplies stay on the feedback paths: a decay
+                // that has passed under the floor stays under it, so
+                // flooring each frame's copy and the state itself only
+                // every few frames gives the very same values.
+                let run = gains[j..].iter().take_while(|&&g| g == 1.0).count();
+                for group in gains[j..j + run].chunks_mut(TAIL_GROUP) {
+                    for g in group {
+                        fast *= rel.fast;
+                        slow *= rel.slow;
+                        let f = if fast < REDUCTION_FLOOR { 0.0 } else { fast };
+                        let s = if slow < REDUCTION_FLOOR { 0.0 } else { slow };
+                        let reduction = if s > f { s } else { f };
+                        let smoothed = state_a.push(ring_a, 1.0 - reduction);
+                        *g = state_b.push(ring_b, smoothed);
+                    }
+                    if fast < REDUCTION_FLOOR {
+                        fast = 0.0;
+                    }
+                    if slow < REDUCTION_FLOOR {
+                        slow = 0.0;
+                    }
+                }
                 j += run;
                 continue;
             }
