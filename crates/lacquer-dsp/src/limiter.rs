@@ -29,7 +29,9 @@
 //!   lone transient, a slow one charges only under sustained reduction and
 //!   then releases slowly, so steady dense material does not pump.
 
-use crate::oversample::{HalfBandSpec, fir_block, interpolate_2x_block, interpolator_taps};
+use crate::oversample::{
+    HalfBandSpec, fir_block, interpolate_2x_block, interpolator_taps, symmetric_fir_block,
+};
 use crate::processor::check_rate;
 use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
@@ -385,6 +387,9 @@ impl Detector {
             .sum();
         let fine_lead = first.div_ceil(8);
         let fine_skip = 8 * fine_lead - first;
+        // Branches have even lengths, so `first` is even and the wanted
+        // samples start on a pair of the last stage (see `read`).
+        debug_assert!(fine_skip.is_multiple_of(2));
         let meter_align = latency - meter_latency;
         let span = fine_lead.max(meter_align + meter[0].len() - 1);
         let fine_gain = cascade_worst_case_gain(&stages);
@@ -431,10 +436,25 @@ impl Detector {
         let src = &x[self.span - self.fine_lead..self.span + n];
         let mut len = interpolate_2x_block(&self.fine[0], src, odd, a);
         len = interpolate_2x_block(&self.fine[1], &a[..len], odd, b);
-        len = interpolate_2x_block(&self.fine[2], &b[..len], odd, a);
-        let up = &a[self.fine_skip..len];
-        for (o, frame) in out.iter_mut().zip(up.chunks_exact(DETECTOR_OVERSAMPLING)) {
-            *o = frame.iter().fold(*o, |m, v| m.max(v.abs()));
+        // The last stage is not interleaved: its even outputs are its input
+        // (delayed), so each pair's larger magnitude is taken straight from
+        // the input and the odd outputs, and a frame's reading is the
+        // largest of its four pairs (the same maximum over the same eight
+        // values as reading the interleaved 8x stream).
+        let last = &self.fine[2];
+        let taps = last.len();
+        let pairs = (len + 1).saturating_sub(taps);
+        symmetric_fir_block(last, &b[..len], &mut odd[..pairs]);
+        let even = &b[taps - 1 - taps / 2..];
+        for ((v, &e), &o) in a[..pairs].iter_mut().zip(even).zip(&odd[..pairs]) {
+            *v = e.abs().max(o.abs());
+        }
+        let up = &a[self.fine_skip / 2..pairs];
+        for (o, frame) in out
+            .iter_mut()
+            .zip(up.chunks_exact(DETECTOR_OVERSAMPLING / 2))
+        {
+            *o = frame.iter().fold(*o, |m, &v| m.max(v));
         }
     }
 }
