@@ -164,7 +164,11 @@ struct AverageState {
     pos: usize,
     sum: f64,
     inv_len: f64,
-    below_unity: usize,
+    len: usize,
+    /// Pushes since the last value under 1 (the ring is all unity once
+    /// this reaches its length): one compare per push instead of counting
+    /// the values under 1 in and out.
+    unity_run: usize,
 }
 
 impl MovingAverage {
@@ -176,7 +180,8 @@ impl MovingAverage {
                 pos: 0,
                 sum: len as f64,
                 inv_len: 1.0 / len as f64,
-                below_unity: 0,
+                len,
+                unity_run: len,
             },
         }
     }
@@ -185,20 +190,21 @@ impl MovingAverage {
         self.ring.fill(1.0);
         self.state.pos = 0;
         self.state.sum = self.ring.len() as f64;
-        self.state.below_unity = 0;
+        self.state.unity_run = self.state.len;
     }
 }
 
 impl AverageState {
     /// Every value in the ring is 1 (values never exceed 1).
     fn all_unity(&self) -> bool {
-        self.below_unity == 0
+        self.unity_run >= self.len
     }
 
     /// The state after `count` pushes of 1 onto an all-unity ring of `len`.
     fn skip_unity(&mut self, len: usize, count: usize) {
         self.pos = (self.pos + count) % len;
         self.sum = len as f64;
+        self.unity_run = self.unity_run.saturating_add(count);
     }
 
     /// Pushes `value` into `ring` (the average's own) and returns the mean.
@@ -212,8 +218,8 @@ impl AverageState {
         if self.pos == ring.len() {
             self.pos = 0;
         }
-        self.below_unity = self.below_unity + usize::from(value < 1.0) - usize::from(old < 1.0);
-        if self.below_unity == 0 {
+        self.unity_run = if value < 1.0 { 0 } else { self.unity_run + 1 };
+        if self.unity_run >= self.len {
             self.sum = ring.len() as f64;
             1.0
         } else {
