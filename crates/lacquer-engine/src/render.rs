@@ -23,11 +23,11 @@ use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
 use lacquer_io::dither::{ChannelQuantizer, full_scale, is_on_grid};
 use lacquer_io::{
-    DEFAULT_SPILL_FRAMES, DecodeOptions, OutputFormat, Spool, SpoolWriter, StagedFile,
-    StreamResampler, WavWriter, decode_file, encode_to_vec, encode_to_vec_with_dither,
+    DEFAULT_SPILL_FRAMES, DecodeOptions, FlacWriter, OutputFormat, Spool, SpoolWriter, StagedFile,
+    StreamResampler, WavWriter, decode_file, encode_to_vec,
 };
 use serde::{Deserialize, Serialize};
-use std::io::Write as _;
+use std::io::{Cursor, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -377,32 +377,31 @@ fn deliver_pcm(
         })?;
     }
     let frames = master.len();
-    // WAV is written in the same walk that makes the delivered samples.
-    let mut wav = match format {
-        OutputFormat::Wav(encoding) => Some(match &target.destination {
-            None => WavOut::Memory(
-                WavWriter::new(Vec::new(), rate, 2, frames, encoding, false)
-                    .map_err(convert("encoding"))?,
-            ),
-            Some(path) => WavOut::Staged(
-                WavWriter::new(
-                    StagedFile::create(path).map_err(EngineError::Output)?,
-                    rate,
-                    2,
-                    frames,
-                    encoding,
-                    false,
-                )
-                .map_err(convert("encoding"))?,
-            ),
-        }),
-        _ => None,
+    // WAV and FLAC are written in the same walk that makes the delivered
+    // samples (from them, undithered: they are on the grid already).
+    let encode_err = convert("encoding");
+    let staged = |path: &Path| StagedFile::create(path).map_err(EngineError::Output);
+    let mut pcm = match (format, &target.destination) {
+        (OutputFormat::Wav(encoding), None) => Some(PcmOut::WavMemory(
+            WavWriter::new(Vec::new(), rate, 2, frames, encoding, false).map_err(encode_err)?,
+        )),
+        (OutputFormat::Wav(encoding), Some(path)) => Some(PcmOut::WavStaged(
+            WavWriter::new(staged(path)?, rate, 2, frames, encoding, false).map_err(encode_err)?,
+        )),
+        (OutputFormat::Flac(depth), None) => Some(PcmOut::FlacMemory(
+            FlacWriter::new(Cursor::new(Vec::new()), rate, 2, frames, depth, false)
+                .map_err(encode_err)?,
+        )),
+        (OutputFormat::Flac(depth), Some(path)) => Some(PcmOut::FlacStaged(
+            FlacWriter::new(staged(path)?, rate, 2, frames, depth, false).map_err(encode_err)?,
+        )),
+        (OutputFormat::Mp3(_), _) => None,
     };
     let delivered = match bits {
         None => {
-            if let Some(wav) = &mut wav {
+            if let Some(pcm) = &mut pcm {
                 each_piece(&master, label, |piece| {
-                    wav.push(piece).map_err(convert("encoding"))
+                    pcm.push(piece).map_err(convert("encoding"))
                 })?;
             }
             master
@@ -427,8 +426,8 @@ fn deliver_pcm(
                         );
                     }
                     let block = [planes[0].as_slice(), planes[1].as_slice()];
-                    if let Some(wav) = &mut wav {
-                        wav.push(&block).map_err(convert("encoding"))?;
+                    if let Some(pcm) = &mut pcm {
+                        pcm.push(&block).map_err(convert("encoding"))?;
                     }
                     writer
                         .push(&block)
@@ -442,37 +441,46 @@ fn deliver_pcm(
                 .map_err(convert("keeping the delivered audio"))?
         }
     };
-    let encoded = match wav {
-        Some(wav) => wav.finish().map_err(convert("encoding"))?,
+    let encoded = match pcm {
+        Some(pcm) => pcm.finish().map_err(convert("encoding"))?,
         None => {
-            let buffer = delivered.to_buffer().map_err(convert("encoding"))?;
-            let bytes = encode_to_vec_with_dither(&buffer, format, lacquer_io::dither::Dither::Off)
-                .map_err(convert("encoding"))?;
-            drop(buffer);
-            stage_bytes(bytes, target, label)?
+            return Err(EngineError::Convert {
+                path: label.to_path_buf(),
+                step: "encoding",
+                source: lacquer_io::IoError::Encode {
+                    format: format.to_string(),
+                    detail: "not a PCM format".to_owned(),
+                },
+            });
         }
     };
     Ok((encoded, delivered))
 }
 
-/// A WAV being written to memory or to the staged file.
-enum WavOut {
-    Memory(WavWriter<Vec<u8>>),
-    Staged(WavWriter<StagedFile>),
+/// A PCM master being written to memory or to the staged file.
+enum PcmOut {
+    WavMemory(WavWriter<Vec<u8>>),
+    WavStaged(WavWriter<StagedFile>),
+    FlacMemory(FlacWriter<Cursor<Vec<u8>>>),
+    FlacStaged(FlacWriter<StagedFile>),
 }
 
-impl WavOut {
+impl PcmOut {
     fn push(&mut self, piece: &[&[f32]]) -> Result<(), lacquer_io::IoError> {
         match self {
-            WavOut::Memory(w) => w.push(piece),
-            WavOut::Staged(w) => w.push(piece),
+            PcmOut::WavMemory(w) => w.push(piece),
+            PcmOut::WavStaged(w) => w.push(piece),
+            PcmOut::FlacMemory(w) => w.push(piece),
+            PcmOut::FlacStaged(w) => w.push(piece),
         }
     }
 
     fn finish(self) -> Result<Encoded, lacquer_io::IoError> {
         Ok(match self {
-            WavOut::Memory(w) => Encoded::Bytes(w.finish()?),
-            WavOut::Staged(w) => Encoded::Staged(w.finish()?),
+            PcmOut::WavMemory(w) => Encoded::Bytes(w.finish()?),
+            PcmOut::WavStaged(w) => Encoded::Staged(w.finish()?),
+            PcmOut::FlacMemory(w) => Encoded::Bytes(w.finish()?.into_inner()),
+            PcmOut::FlacStaged(w) => Encoded::Staged(w.finish()?),
         })
     }
 }

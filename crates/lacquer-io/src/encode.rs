@@ -12,7 +12,7 @@ use std::str::FromStr;
 use lacquer_core::AudioBuffer;
 
 use crate::IoError;
-use crate::dither::{ChannelQuantizer, Dither, is_on_grid, quantize};
+use crate::dither::{ChannelQuantizer, Dither, is_on_grid};
 
 /// Sample encoding inside a WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,17 +193,6 @@ fn check_encodable(buffer: &AudioBuffer, format: OutputFormat) -> Result<(), IoE
         ));
     }
     Ok(())
-}
-
-fn interleave<T: Copy>(channels: &[Vec<T>]) -> Vec<T> {
-    let frames = channels.first().map_or(0, Vec::len);
-    let mut out = Vec::with_capacity(frames * channels.len());
-    for i in 0..frames {
-        for c in channels {
-            out.push(c[i]);
-        }
-    }
-    out
 }
 
 fn encode_wav(
@@ -451,38 +440,240 @@ fn write_wav_header(
 }
 
 fn encode_flac(buffer: &AudioBuffer, depth: FlacDepth, dither: Dither) -> Result<Vec<u8>, IoError> {
-    use flacenc::component::BitRepr;
-    use flacenc::error::Verify;
-
-    let format = OutputFormat::Flac(depth);
-    let bits: u32 = match depth {
-        FlacDepth::Bits16 => 16,
-        FlacDepth::Bits24 => 24,
+    let bits = OutputFormat::Flac(depth).bits_per_sample().unwrap_or(24);
+    let use_dither = match dither {
+        Dither::Off => false,
+        Dither::Tpdf => true,
+        Dither::Auto => !is_on_grid(buffer.channels(), bits),
     };
-    let samples = interleave(&quantize(buffer.channels(), bits, dither));
-    let mut config = flacenc::config::Encoder::default();
-    config.block_size = FLAC_BLOCK_SIZE;
-    // One thread keeps CPU use predictable on shared machines; the output
-    // does not depend on it.
-    config.multithread = false;
-    let config = config
-        .into_verified()
-        .map_err(|(_, e)| encode_error(format, e))?;
-    let source = flacenc::source::MemSource::from_samples(
-        &samples,
+    let mut writer = FlacWriter::new(
+        std::io::Cursor::new(Vec::new()),
+        buffer.sample_rate(),
         buffer.num_channels(),
-        bits as usize,
-        buffer.sample_rate() as usize,
-    );
-    let mut stream = flacenc::encode_with_fixed_block_size(&config, source, FLAC_BLOCK_SIZE)
-        .map_err(|e| encode_error(format, e))?;
-    // flacenc records the short final block as the minimum block size, which
-    // makes the stream look variable-block-size and symphonia refuses it.
-    // The FLAC spec exempts the last block, so declare the fixed size.
-    stream
-        .stream_info_mut()
-        .set_block_sizes(FLAC_BLOCK_SIZE, FLAC_BLOCK_SIZE)
-        .map_err(|e| encode_error(format, e))?;
+        buffer.len(),
+        depth,
+        use_dither,
+    )?;
+    let planes: Vec<&[f32]> = buffer.channels().iter().map(Vec::as_slice).collect();
+    writer.push(&planes)?;
+    Ok(writer.finish()?.into_inner())
+}
+
+/// Writes a FLAC file piece by piece, one fixed-size frame at a time, so a
+/// master of any length needs one frame of memory: the stream header goes
+/// first with placeholder totals and is rewritten in place at the end (its
+/// size is fixed), which is why the output must be seekable. Quantises with
+/// the same per-channel dither streams as [`encode_to_vec`]; the bytes are
+/// the whole-buffer encode's.
+pub struct FlacWriter<W: Write + std::io::Seek> {
+    out: W,
+    depth: FlacDepth,
+    config: flacenc::error::Verified<flacenc::config::Encoder>,
+    /// Verbatim subframes only: the fallback for frames the predictors
+    /// would code larger than raw PCM.
+    verbatim: flacenc::error::Verified<flacenc::config::Encoder>,
+    bits: usize,
+    stream: flacenc::component::Stream,
+    buffer: (flacenc::source::FrameBuf, flacenc::source::Context),
+    quantizers: Vec<ChannelQuantizer>,
+    /// Interleaved integer samples not yet in a frame.
+    pending: Vec<i32>,
+    channels: usize,
+    frames: usize,
+    written: usize,
+}
+
+impl<W: Write + std::io::Seek> FlacWriter<W> {
+    pub fn new(
+        mut out: W,
+        rate_hz: u32,
+        channels: usize,
+        frames: usize,
+        depth: FlacDepth,
+        dither: bool,
+    ) -> Result<Self, IoError> {
+        use flacenc::error::Verify;
+        let format = OutputFormat::Flac(depth);
+        if !(1..=2).contains(&channels) {
+            return Err(encode_error(
+                format,
+                format!("{channels} channels (mono or stereo only)"),
+            ));
+        }
+        let bits = format.bits_per_sample().unwrap_or(24);
+        let mut config = flacenc::config::Encoder::default();
+        config.block_size = FLAC_BLOCK_SIZE;
+        // One thread keeps CPU use predictable on shared machines; the
+        // output does not depend on it.
+        config.multithread = false;
+        let mut verbatim = config.clone();
+        verbatim.subframe_coding.use_constant = false;
+        verbatim.subframe_coding.use_fixed = false;
+        verbatim.subframe_coding.use_lpc = false;
+        verbatim.stereo_coding.use_leftside = false;
+        verbatim.stereo_coding.use_rightside = false;
+        verbatim.stereo_coding.use_midside = false;
+        let config = config
+            .into_verified()
+            .map_err(|(_, e)| encode_error(format, e))?;
+        let verbatim = verbatim
+            .into_verified()
+            .map_err(|(_, e)| encode_error(format, e))?;
+        let mut stream = flacenc::component::Stream::new(rate_hz as usize, channels, bits as usize)
+            .map_err(|e| encode_error(format, e))?;
+        stream
+            .stream_info_mut()
+            .set_block_sizes(FLAC_BLOCK_SIZE, FLAC_BLOCK_SIZE)
+            .map_err(|e| encode_error(format, e))?;
+        let buffer = (
+            flacenc::source::FrameBuf::with_size(channels, FLAC_BLOCK_SIZE)
+                .map_err(|e| encode_error(format, e))?,
+            flacenc::source::Context::new(bits as usize, channels),
+        );
+        let header = flac_header(&stream, format)?;
+        out.write_all(&header)
+            .map_err(|e| encode_error(format, e))?;
+        Ok(Self {
+            out,
+            depth,
+            config,
+            verbatim,
+            bits: bits as usize,
+            stream,
+            buffer,
+            quantizers: (0..channels)
+                .map(|c| ChannelQuantizer::new(c, bits, dither))
+                .collect(),
+            pending: Vec::with_capacity(FLAC_BLOCK_SIZE * channels),
+            channels,
+            frames,
+            written: 0,
+        })
+    }
+
+    /// The next piece: a slice per channel, equal lengths, finite samples.
+    pub fn push(&mut self, planes: &[&[f32]]) -> Result<(), IoError> {
+        let format = OutputFormat::Flac(self.depth);
+        let frames = planes.first().map_or(0, |p| p.len());
+        if planes.len() != self.channels || planes.iter().any(|p| p.len() != frames) {
+            return Err(encode_error(
+                format,
+                "a piece does not match the channel layout",
+            ));
+        }
+        if self.written + frames > self.frames {
+            return Err(encode_error(
+                format,
+                format!("more than the {} frames announced", self.frames),
+            ));
+        }
+        for (channel, samples) in planes.iter().enumerate() {
+            if let Some(frame) = samples.iter().position(|s| !s.is_finite()) {
+                return Err(IoError::EncodeNonFinite {
+                    format: format.to_string(),
+                    channel,
+                    frame: self.written + frame,
+                    value: samples[frame],
+                });
+            }
+        }
+        let block = FLAC_BLOCK_SIZE * self.channels;
+        for i in 0..frames {
+            for (plane, q) in planes.iter().zip(&mut self.quantizers) {
+                self.pending.push(q.next(plane[i]));
+            }
+            if self.pending.len() == block {
+                self.encode_pending()?;
+            }
+        }
+        self.written += frames;
+        Ok(())
+    }
+
+    /// Encodes the pending samples as the next frame.
+    fn encode_pending(&mut self) -> Result<(), IoError> {
+        use flacenc::component::BitRepr;
+        use flacenc::source::Fill;
+        let format = OutputFormat::Flac(self.depth);
+        self.buffer
+            .fill_interleaved(&self.pending)
+            .map_err(|e| encode_error(format, e))?;
+        self.pending.clear();
+        let number = self.buffer.1.current_frame_number().unwrap_or(0);
+        let encode = |config| {
+            flacenc::encode_fixed_size_frame(
+                config,
+                &self.buffer.0,
+                number,
+                self.stream.stream_info(),
+            )
+            .map_err(|e| encode_error(format, e))
+        };
+        let mut frame = encode(&self.config)?;
+        // flacenc 0.5 caps the Rice parameter at 14, too small for 24-bit
+        // noise-like residuals: such frames come out several times larger
+        // than raw PCM, and symphonia fails to read the largest (measured:
+        // pink noise at 24 bits coded 3.8x its PCM size). A frame larger
+        // than its verbatim form (frame header and CRC allowance included)
+        // is coded verbatim instead.
+        let block = self.buffer.0.size();
+        let verbatim_bits = self.channels * block * self.bits + FLAC_FRAME_OVERHEAD_BITS;
+        if frame.count_bits() > verbatim_bits {
+            frame = encode(&self.verbatim)?;
+        }
+        self.stream.stream_info_mut().update_frame_info(&frame);
+        let mut sink = flacenc::bitsink::ByteSink::new();
+        frame
+            .write(&mut sink)
+            .map_err(|e| encode_error(format, format!("{e:?}")))?;
+        self.out
+            .write_all(sink.as_slice())
+            .map_err(|e| encode_error(format, e))
+    }
+
+    /// Ends the stream (the last, shorter frame and the final header);
+    /// refuses one shorter than announced.
+    pub fn finish(mut self) -> Result<W, IoError> {
+        let format = OutputFormat::Flac(self.depth);
+        if self.written != self.frames {
+            return Err(encode_error(
+                format,
+                format!("{} frames written, {} announced", self.written, self.frames),
+            ));
+        }
+        if !self.pending.is_empty() {
+            self.encode_pending()?;
+        }
+        let md5 = self.buffer.1.md5_digest();
+        let info = self.stream.stream_info_mut();
+        info.set_md5_digest(&md5);
+        info.set_total_samples(self.frames);
+        // flacenc records the short final frame as the minimum block size,
+        // which makes the stream look variable-block-size and symphonia
+        // refuses it. The FLAC spec exempts the last block, so declare the
+        // fixed size.
+        info.set_block_sizes(FLAC_BLOCK_SIZE, FLAC_BLOCK_SIZE)
+            .map_err(|e| encode_error(format, e))?;
+        let header = flac_header(&self.stream, format)?;
+        let io = |e: std::io::Error| encode_error(format, e);
+        self.out.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+        self.out.write_all(&header).map_err(io)?;
+        self.out.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+        self.out.flush().map_err(io)?;
+        Ok(self.out)
+    }
+}
+
+/// Generous bound on a frame's header, subframe headers, padding and CRCs,
+/// in bits.
+const FLAC_FRAME_OVERHEAD_BITS: usize = 256;
+
+/// `fLaC` and the STREAMINFO block (a fixed 42 bytes).
+fn flac_header(
+    stream: &flacenc::component::Stream,
+    format: OutputFormat,
+) -> Result<Vec<u8>, IoError> {
+    use flacenc::component::BitRepr;
     let mut sink = flacenc::bitsink::ByteSink::new();
     stream
         .write(&mut sink)

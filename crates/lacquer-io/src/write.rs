@@ -162,6 +162,15 @@ impl StagedFile {
     }
 }
 
+impl std::io::Seek for StagedFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("already committed"))?
+            .seek(pos)
+    }
+}
+
 impl Write for StagedFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let file = self
