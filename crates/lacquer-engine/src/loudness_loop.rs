@@ -9,15 +9,13 @@
 //! is continuous and non-decreasing, with slope exactly 1 while the limiter
 //! is idle and between 0 and 1 once it works (raising the input by δ dB
 //! raises the loud parts by less than δ, because gain reduction grows with
-//! the input, and never lowers them). The first guess assumes slope 1
-//! (plain gain); if the limiter engages, that reading falls short. So the
-//! first round also runs a probe [`PROBE_STEP_DB`] above the guess, on the
-//! other core, and every later step uses the secant through the last two
-//! readings, clamped to [`MIN_SLOPE`, 1]. On a monotone function whose
-//! slope only shrinks as g grows (the limiter takes a larger share of each
-//! extra dB), secant steps converge superlinearly; two rounds (three
-//! passes) are typical. The passes of a round are independent, so the
-//! result does not depend on the thread count. A target the limiter cannot reach (asking
+//! the input, and never lowers them). The first step assumes slope 1 (plain
+//! gain); if the limiter engaged, the reading falls short and every later
+//! step uses the secant through the last two readings, clamped to
+//! [`MIN_SLOPE`, 1]. On a monotone function whose slope only shrinks as g
+//! grows (the limiter takes a larger share of each extra dB), secant steps
+//! from below approach the root from below and converge superlinearly; two
+//! to three passes are typical. A target the limiter cannot reach (asking
 //! for far more loudness than the ceiling allows) drives the slope toward 0;
 //! [`MAX_STEP_DB`] and [`MAX_LOOP_ITERATIONS`] bound the work, and the
 //! quality gate then reports the miss instead of the loop hiding it.
@@ -46,12 +44,6 @@ pub const MAX_LOOP_ITERATIONS: usize = 5;
 pub const MIN_SLOPE: f64 = 0.1;
 /// Largest single change of the input gain, dB.
 pub const MAX_STEP_DB: f64 = 12.0;
-/// The first round runs a second pass this far above the plain-gain guess,
-/// side by side with it: the guess undershoots whenever the limiter works
-/// (its slope is below 1), and the second round then steps with a measured
-/// secant instead of guessing a slope. On the 3-minute bench track this
-/// lands in two rounds where three sequential passes were needed.
-pub const PROBE_STEP_DB: f64 = 1.5;
 /// When a pass's true peak still reads over the ceiling (it should not: the
 /// limiter keeps its own margin), the next pass lowers the limiter's ceiling
 /// by the overshoot plus this.
@@ -148,107 +140,71 @@ pub fn fit_loudness_spilling(
         .0;
 
     let mut passes: Vec<LoopPass> = Vec::with_capacity(MAX_LOOP_ITERATIONS);
-    // Only the latest round's audio is kept: the best pass is nearly always
-    // in it, and when it is not it is run again at its settings, which
-    // gives the same samples.
+    // Only the latest pass's audio is kept (one full-length buffer, not
+    // two): the best pass is nearly always the last one, and when it is not
+    // it is run again at its settings, which gives the same samples.
     let mut best: Option<usize> = None;
-    let mut kept: Vec<(usize, Spool, ChainMeters)> = Vec::new();
+    let mut latest: Option<(Spool, ChainMeters)> = None;
     // The chain refuses gains outside its range; a target that would need
     // more is unreachable, and the loop ends at the bound so the gate can say
     // so with the measured loudness instead of the run failing.
     let (gain_lo_db, gain_hi_db) = lacquer_dsp::gain::GAIN_RANGE_DB;
-    let first_gain_db = (target_lufs - pre_lufs).clamp(gain_lo_db, gain_hi_db);
-    let probe_gain_db = (first_gain_db + PROBE_STEP_DB).clamp(gain_lo_db, gain_hi_db);
-    // Round one: plain gain, and beside it (on the other core) a probe
-    // above it, so the second round already has a secant.
-    let mut round: Vec<f64> = if probe_gain_db > first_gain_db {
-        vec![first_gain_db, probe_gain_db]
-    } else {
-        vec![first_gain_db]
-    };
+    let mut gain_db = (target_lufs - pre_lufs).clamp(gain_lo_db, gain_hi_db);
     let mut limiter_ceiling = ceiling_dbtp;
     let mut converged = false;
 
-    while !round.is_empty() && passes.len() + round.len() <= MAX_LOOP_ITERATIONS {
-        kept.clear();
-        let run = |gain_db: f64, spill_frames: usize| {
-            run_pass(
-                pre_limiter,
-                gain_db,
-                limiter_ceiling,
-                limiter,
-                label,
-                spill_frames,
-            )
-        };
-        let results = match round.as_slice() {
-            [gain] => vec![run(*gain, spill_frames)],
-            [gain, probe] => {
-                // The probe keeps its audio on disk, so memory holds one
-                // pass's output as before.
-                let (a, b) = rayon::join(|| run(*gain, spill_frames), || run(*probe, 0));
-                vec![a, b]
-            }
-            _ => unreachable!("a round has one or two passes"),
-        };
-        let mut overshoot: Option<f64> = None;
-        for (gain_db, result) in round.iter().zip(results) {
-            let pass = result?;
-            let lufs = pass.measured.integrated_lufs().map(|l| l.0);
-            let peak = pass.measured.max_true_peak_dbtp().map(|d| d.0);
-            let index = passes.len();
-            passes.push(LoopPass {
-                gain_db: *gain_db,
-                limiter_ceiling_dbtp: limiter_ceiling,
-                integrated_lufs: lufs,
-                true_peak_dbtp: peak,
-                limiter_max_reduction_db: pass.meters.limiter.map_or(0.0, |m| m.max_db),
-            });
-            kept.push((index, pass.output, pass.meters));
-            if best.is_none_or(|b| is_better(&passes[index], &passes[b], target_lufs, ceiling_dbtp))
-            {
-                best = Some(index);
-            }
-            if let Some(p) = peak.filter(|&p| p > ceiling_dbtp) {
-                overshoot = Some(overshoot.map_or(p, |o: f64| o.max(p)));
-            }
+    for index in 0..MAX_LOOP_ITERATIONS {
+        drop(latest.take());
+        let pass = run_pass(
+            pre_limiter,
+            gain_db,
+            limiter_ceiling,
+            limiter,
+            label,
+            spill_frames,
+        )?;
+        let (output, meters) = (pass.output, pass.meters);
+        let lufs = pass.measured.integrated_lufs().map(|l| l.0);
+        let peak = pass.measured.max_true_peak_dbtp().map(|d| d.0);
+        passes.push(LoopPass {
+            gain_db,
+            limiter_ceiling_dbtp: limiter_ceiling,
+            integrated_lufs: lufs,
+            true_peak_dbtp: peak,
+            limiter_max_reduction_db: meters.limiter.map_or(0.0, |m| m.max_db),
+        });
+        latest = Some((output, meters));
+
+        let error_lu = lufs.map_or(f64::INFINITY, |l| target_lufs - l);
+        let under_ceiling = peak.is_none_or(|p| p <= ceiling_dbtp);
+        if best.is_none_or(|b| is_better(&passes[index], &passes[b], target_lufs, ceiling_dbtp)) {
+            best = Some(index);
         }
-        let chosen = &passes[best.unwrap_or(0)];
-        let chosen_error = chosen
-            .integrated_lufs
-            .map_or(f64::INFINITY, |l| target_lufs - l);
-        if chosen_error.abs() <= LOOP_AIM_LU
-            && chosen.true_peak_dbtp.is_none_or(|p| p <= ceiling_dbtp)
-        {
+        if error_lu.abs() <= LOOP_AIM_LU && under_ceiling {
             converged = true;
             break;
         }
-        if let Some(p) = overshoot {
+        if let Some(p) = peak.filter(|&p| p > ceiling_dbtp) {
             limiter_ceiling -= p - ceiling_dbtp + CEILING_RETRY_MARGIN_DB;
         }
-        // Step from the last pass with the secant through the last two.
-        let last = &passes[passes.len() - 1];
-        let error_lu = last
-            .integrated_lufs
-            .map_or(f64::INFINITY, |l| target_lufs - l);
         if !error_lu.is_finite() {
             break;
         }
         let next_gain_db =
-            (last.gain_db + next_step_db(&passes, error_lu)).clamp(gain_lo_db, gain_hi_db);
-        if next_gain_db == last.gain_db && overshoot.is_none() {
+            (gain_db + next_step_db(&passes, error_lu)).clamp(gain_lo_db, gain_hi_db);
+        if next_gain_db == gain_db && peak.is_none_or(|p| p <= ceiling_dbtp) {
             // Pinned at the chain's gain bound: another pass would repeat this one.
             break;
         }
-        round = vec![next_gain_db];
+        gain_db = next_gain_db;
     }
 
     let chosen_pass = best.ok_or_else(|| EngineError::SilentInput {
         path: label.to_path_buf(),
     })?;
-    let (output, limiter_meters) = match kept.into_iter().find(|(i, _, _)| *i == chosen_pass) {
-        Some((_, output, meters)) => (output, meters),
-        None => {
+    let (output, limiter_meters) = match latest {
+        Some(kept) if chosen_pass + 1 == passes.len() => kept,
+        _ => {
             let p = &passes[chosen_pass];
             let pass = run_pass(
                 pre_limiter,
