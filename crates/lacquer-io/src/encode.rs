@@ -298,29 +298,7 @@ impl<W: Write> WavWriter<W> {
     /// The next piece: a slice per channel, equal lengths, finite samples.
     pub fn push(&mut self, planes: &[&[f32]]) -> Result<(), IoError> {
         let format = OutputFormat::Wav(self.encoding);
-        let frames = planes.first().map_or(0, |p| p.len());
-        if planes.len() != self.channels || planes.iter().any(|p| p.len() != frames) {
-            return Err(encode_error(
-                format,
-                "a piece does not match the channel layout",
-            ));
-        }
-        if self.written + frames > self.frames {
-            return Err(encode_error(
-                format,
-                format!("more than the {} frames announced", self.frames),
-            ));
-        }
-        for (channel, samples) in planes.iter().enumerate() {
-            if let Some(frame) = samples.iter().position(|s| !s.is_finite()) {
-                return Err(IoError::EncodeNonFinite {
-                    format: format.to_string(),
-                    channel,
-                    frame: self.written + frame,
-                    value: samples[frame],
-                });
-            }
-        }
+        let frames = check_piece(format, planes, self.channels, self.written, self.frames)?;
         let width = wav_bytes_per_sample(self.encoding);
         self.bytes.clear();
         self.bytes.reserve(frames * self.channels * width);
@@ -554,29 +532,7 @@ impl<W: Write + std::io::Seek> FlacWriter<W> {
     /// The next piece: a slice per channel, equal lengths, finite samples.
     pub fn push(&mut self, planes: &[&[f32]]) -> Result<(), IoError> {
         let format = OutputFormat::Flac(self.depth);
-        let frames = planes.first().map_or(0, |p| p.len());
-        if planes.len() != self.channels || planes.iter().any(|p| p.len() != frames) {
-            return Err(encode_error(
-                format,
-                "a piece does not match the channel layout",
-            ));
-        }
-        if self.written + frames > self.frames {
-            return Err(encode_error(
-                format,
-                format!("more than the {} frames announced", self.frames),
-            ));
-        }
-        for (channel, samples) in planes.iter().enumerate() {
-            if let Some(frame) = samples.iter().position(|s| !s.is_finite()) {
-                return Err(IoError::EncodeNonFinite {
-                    format: format.to_string(),
-                    channel,
-                    frame: self.written + frame,
-                    value: samples[frame],
-                });
-            }
-        }
+        let frames = check_piece(format, planes, self.channels, self.written, self.frames)?;
         let block = FLAC_BLOCK_SIZE * self.channels;
         for i in 0..frames {
             for (plane, q) in planes.iter().zip(&mut self.quantizers) {
@@ -662,6 +618,42 @@ impl<W: Write + std::io::Seek> FlacWriter<W> {
         self.out.flush().map_err(io)?;
         Ok(self.out)
     }
+}
+
+/// Checks a piece for a streaming writer: the writer's channel count,
+/// equal lengths, no more frames than announced (`written` so far of
+/// `announced`), finite samples. Returns its length in frames.
+fn check_piece(
+    format: OutputFormat,
+    planes: &[&[f32]],
+    channels: usize,
+    written: usize,
+    announced: usize,
+) -> Result<usize, IoError> {
+    let frames = planes.first().map_or(0, |p| p.len());
+    if planes.len() != channels || planes.iter().any(|p| p.len() != frames) {
+        return Err(encode_error(
+            format,
+            "a piece does not match the channel layout",
+        ));
+    }
+    if written + frames > announced {
+        return Err(encode_error(
+            format,
+            format!("more than the {announced} frames announced"),
+        ));
+    }
+    for (channel, samples) in planes.iter().enumerate() {
+        if let Some(frame) = samples.iter().position(|s| !s.is_finite()) {
+            return Err(IoError::EncodeNonFinite {
+                format: format.to_string(),
+                channel,
+                frame: written + frame,
+                value: samples[frame],
+            });
+        }
+    }
+    Ok(frames)
 }
 
 /// Generous bound on a frame's header, subframe headers, padding and CRCs,
