@@ -15,16 +15,15 @@
 
 use crate::error::EngineError;
 use crate::loudness_loop::{LoopReport, LoudnessFit, fit_loudness_spilling};
-use crate::stream::{CHAIN_BLOCK_FRAMES, WalkError, each_piece, run_chain};
-use lacquer_analysis::true_peak_dbtp;
+use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, WalkError, each_piece, run_chain};
 use lacquer_core::chain::LimiterSettings;
-use lacquer_core::{AudioBuffer, ChainSettings, Plan};
+use lacquer_core::{ChainSettings, Plan};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
 use lacquer_io::dither::{ChannelQuantizer, full_scale, is_on_grid};
 use lacquer_io::{
-    DEFAULT_SPILL_FRAMES, DecodeOptions, FlacWriter, OutputFormat, Spool, SpoolWriter, StagedFile,
-    StreamResampler, WavWriter, decode_file, encode_to_vec,
+    DEFAULT_SPILL_FRAMES, DecodeOptions, FlacWriter, Mp3Writer, OutputFormat, Spool, SpoolWriter,
+    StagedFile, StreamResampler, WavWriter, decode_stream,
 };
 use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Write as _};
@@ -271,17 +270,15 @@ pub fn render_to(
     let started = Instant::now();
     let mut attempts = Vec::new();
     let (encoded, delivered) = match export.format {
-        OutputFormat::Mp3(_) => loop {
-            let master = fitted.output.to_buffer().map_err(keep_err)?;
-            let bytes = encode(&master, export.format, label)?;
-            drop(master);
-            let delivered = decode_bytes(&bytes, export.format, label)?;
-            let peak = true_peak_dbtp(&delivered)
-                .map_err(|source| EngineError::Analysis {
-                    path: label.to_path_buf(),
-                    source,
-                })?
-                .map(|d| d.0);
+        OutputFormat::Mp3(mode) => loop {
+            let encoded = encode_mp3(&fitted.output, mode, label, target)?;
+            let (delivered, peak) = decode_delivered(
+                &encoded,
+                export.format,
+                fitted.output.sample_rate(),
+                label,
+                target.spill_frames,
+            )?;
             let used_ceiling = fitted
                 .report
                 .chosen()
@@ -295,15 +292,12 @@ pub fn render_to(
             match over {
                 Some(p) if attempts.len() < MAX_MP3_ATTEMPTS => {
                     // Only the limiter aims lower; the loop still checks
-                    // the real ceiling.
+                    // the real ceiling. The rejected encode is dropped
+                    // (a staged file is removed).
+                    drop(encoded);
                     fitted = fit(used_ceiling - (p - ceiling) - MP3_RETRY_MARGIN_DB)?;
                 }
-                _ => {
-                    break (
-                        stage_bytes(bytes, target, label)?,
-                        Spool::from_buffer(delivered),
-                    );
-                }
+                _ => break (encoded, delivered),
             }
         },
         _ => {
@@ -324,27 +318,6 @@ pub fn render_to(
         encode_attempts: attempts,
         seconds,
     })
-}
-
-/// Bytes already encoded, to memory or to the staged file.
-fn stage_bytes(
-    bytes: Vec<u8>,
-    target: &RenderTarget,
-    label: &Path,
-) -> Result<Encoded, EngineError> {
-    match &target.destination {
-        None => Ok(Encoded::Bytes(bytes)),
-        Some(path) => {
-            let mut staged = StagedFile::create(path).map_err(EngineError::Output)?;
-            staged.write_all(&bytes).map_err(|source| {
-                EngineError::Output(lacquer_io::IoError::Write {
-                    path: label.to_path_buf(),
-                    source,
-                })
-            })?;
-            Ok(Encoded::Staged(staged))
-        }
-    }
 }
 
 /// Encodes a PCM master and keeps the samples a player gets back: for
@@ -485,25 +458,46 @@ impl PcmOut {
     }
 }
 
-fn encode(
-    buffer: &AudioBuffer,
-    format: OutputFormat,
+/// Encodes the master as MP3, piece by piece, to memory or to the staged
+/// file.
+fn encode_mp3(
+    master: &Spool,
+    mode: lacquer_io::Mp3Mode,
     label: &Path,
-) -> Result<Vec<u8>, EngineError> {
-    encode_to_vec(buffer, format).map_err(|source| EngineError::Convert {
+    target: &RenderTarget,
+) -> Result<Encoded, EngineError> {
+    let convert = |source| EngineError::Convert {
         path: label.to_path_buf(),
         step: "encoding",
         source,
-    })
+    };
+    let rate = master.sample_rate();
+    let frames = master.len();
+    match &target.destination {
+        None => {
+            let mut mp3 =
+                Mp3Writer::new(Cursor::new(Vec::new()), rate, frames, mode).map_err(convert)?;
+            each_piece(master, label, |piece| mp3.push(piece).map_err(convert))?;
+            Ok(Encoded::Bytes(mp3.finish().map_err(convert)?.into_inner()))
+        }
+        Some(path) => {
+            let staged = StagedFile::create(path).map_err(EngineError::Output)?;
+            let mut mp3 = Mp3Writer::new(staged, rate, frames, mode).map_err(convert)?;
+            each_piece(master, label, |piece| mp3.push(piece).map_err(convert))?;
+            Ok(Encoded::Staged(mp3.finish().map_err(convert)?))
+        }
+    }
 }
 
-/// Decodes encoded bytes through a private temporary file (the decoder
-/// reads files).
-fn decode_bytes(
-    bytes: &[u8],
+/// Decodes an encoded master back, piece by piece: the samples a player
+/// gets (kept in a spool) and their true peak, dBTP.
+fn decode_delivered(
+    encoded: &Encoded,
     format: OutputFormat,
+    rate_hz: u32,
     label: &Path,
-) -> Result<AudioBuffer, EngineError> {
+    spill_frames: usize,
+) -> Result<(Spool, Option<f64>), EngineError> {
     let convert = |source| EngineError::Convert {
         path: label.to_path_buf(),
         step: "decoding the encoded master",
@@ -515,20 +509,76 @@ fn decode_bytes(
             source: e,
         })
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix("lacquer-check-")
-        .suffix(&format!(".{}", format.extension()))
-        .tempfile()
-        .map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.flush().map_err(io)?;
-    let decoded = decode_file(tmp.path(), &DecodeOptions::default()).map_err(convert)?;
-    Ok(decoded.buffer)
+    // The decoder reads files: bytes in memory go to a private one.
+    let mut private = None;
+    let path = match encoded {
+        Encoded::Staged(staged) => staged.temp_path().to_path_buf(),
+        Encoded::Bytes(bytes) => {
+            let mut tmp = tempfile::Builder::new()
+                .prefix("lacquer-check-")
+                .suffix(&format!(".{}", format.extension()))
+                .tempfile()
+                .map_err(io)?;
+            tmp.write_all(bytes).map_err(io)?;
+            tmp.flush().map_err(io)?;
+            let path = tmp.path().to_path_buf();
+            private = Some(tmp);
+            path
+        }
+    };
+    // A master is as long as its input, which was already accepted.
+    let options = DecodeOptions {
+        max_duration_seconds: f64::MAX,
+        ..DecodeOptions::default()
+    };
+    let mut writer = SpoolWriter::new(rate_hz, 2, spill_frames);
+    let mut meter = Meter::new(rate_hz, label)?;
+    let source = decode_stream(&path, &options, |left: &[f32], right: &[f32]| {
+        writer.push(&[left, right]).map_err(WalkError::Read)?;
+        meter.push(&[left, right])?;
+        Ok::<(), WalkError>(())
+    })
+    .map_err(|e| match e {
+        WalkError::Read(e) => convert(e),
+        WalkError::Step(e) => e,
+    })?;
+    drop(private);
+    if source.sample_rate != rate_hz {
+        return Err(convert(lacquer_io::IoError::Encode {
+            format: format.to_string(),
+            detail: format!(
+                "the encoded master decodes at {} Hz, not {rate_hz} Hz",
+                source.sample_rate
+            ),
+        }));
+    }
+    let delivered = writer.finish().map_err(convert)?;
+    let peak = meter.finish()?.max_true_peak_dbtp().map(|d| d.0);
+    Ok((delivered, peak))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lacquer_core::AudioBuffer;
+    use lacquer_io::{decode_file, encode_to_vec};
+
+    /// Decodes encoded bytes through a temporary file.
+    fn decode_bytes(
+        bytes: &[u8],
+        format: OutputFormat,
+        _label: &Path,
+    ) -> Result<AudioBuffer, EngineError> {
+        let mut tmp = tempfile::Builder::new()
+            .suffix(&format!(".{}", format.extension()))
+            .tempfile()
+            .unwrap();
+        tmp.write_all(bytes).unwrap();
+        tmp.flush().unwrap();
+        Ok(decode_file(tmp.path(), &DecodeOptions::default())
+            .unwrap()
+            .buffer)
+    }
 
     #[test]
     fn delivery_rate_keeps_delivery_rates_and_maps_the_rest() {

@@ -674,70 +674,149 @@ fn flac_header(
 }
 
 fn encode_mp3(buffer: &AudioBuffer, mode: Mp3Mode) -> Result<Vec<u8>, IoError> {
-    use mp3lame_encoder::{Bitrate, Builder, DualPcm, FlushGap, Mode, Quality, VbrMode};
-
-    let format = OutputFormat::Mp3(mode);
-    let err = |e: &dyn fmt::Display| encode_error(format, e);
-    let mut builder = Builder::new().ok_or_else(|| err(&"LAME could not allocate an encoder"))?;
-    builder.set_num_channels(2).map_err(|e| err(&e))?;
-    builder
-        .set_sample_rate(buffer.sample_rate())
-        .map_err(|e| err(&e))?;
-    builder.set_mode(Mode::JointStereo).map_err(|e| err(&e))?;
-    // q=2 is LAME's recommended "high quality" algorithm setting.
-    builder
-        .set_quality(Quality::NearBest)
-        .map_err(|e| err(&e))?;
-    // The Xing/LAME tag carries encoder delay and padding, which is what lets
-    // a decoder return exactly the original number of samples.
-    builder.set_to_write_vbr_tag(true).map_err(|e| err(&e))?;
-    match mode {
-        Mp3Mode::Cbr320 => {
-            builder.set_vbr_mode(VbrMode::Off).map_err(|e| err(&e))?;
-            builder.set_brate(Bitrate::Kbps320).map_err(|e| err(&e))?;
-        }
-        Mp3Mode::V0 => {
-            builder.set_vbr_mode(VbrMode::Mtrh).map_err(|e| err(&e))?;
-            builder
-                .set_vbr_quality(Quality::Best)
-                .map_err(|e| err(&e))?;
-        }
-    }
-    let mut encoder = builder.build().map_err(|e| err(&e))?;
-
+    let mut writer = Mp3Writer::new(
+        std::io::Cursor::new(Vec::new()),
+        buffer.sample_rate(),
+        buffer.len(),
+        mode,
+    )?;
     let left = buffer.channel(0);
     let right = if buffer.num_channels() > 1 {
         buffer.channel(1)
     } else {
         left
     };
-    // encode_to_vec writes into spare capacity without growing the vector:
-    // reserve LAME's documented worst case first.
-    let mut out = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(left.len()));
-    encoder
-        .encode_to_vec(DualPcm { left, right }, &mut out)
-        .map_err(|e| err(&e))?;
-    out.reserve(LAME_FLUSH_RESERVE_BYTES);
-    // `FlushGap` is lame_encode_flush, the normal end of stream; the "nogap"
-    // flush leaves the last frames for a following track and the tag's frame
-    // count then cuts the decode short (measured: 1 897 frames missing).
-    encoder
-        .flush_to_vec::<FlushGap>(&mut out)
-        .map_err(|e| err(&e))?;
+    writer.push(&[left, right])?;
+    Ok(writer.finish()?.into_inner())
+}
 
-    // The first frame was written as a blank placeholder; now that the
-    // totals are known, overwrite it with the real Xing/LAME tag.
-    let tag_len = encoder.lame_tag_size();
-    if tag_len > 0 {
-        let mut tag = Vec::with_capacity(tag_len);
-        encoder
-            .lame_tag_encode_to_vec(&mut tag)
-            .ok_or_else(|| err(&"LAME did not produce its tag frame"))?;
-        let start = encoder.id3v2_tag_size();
-        let Some(slot) = out.get_mut(start..start + tag.len()) else {
-            return Err(err(&"LAME tag frame does not fit the stream"));
-        };
-        slot.copy_from_slice(&tag);
+/// Writes an MP3 piece by piece (stereo in; a mono source passes its
+/// channel twice): LAME is fed as the audio comes, and its Xing/LAME tag,
+/// written as a blank first frame, is filled in place at the end (so the
+/// output must be seekable). The bytes are those of one whole-buffer call.
+pub struct Mp3Writer<W: Write + std::io::Seek> {
+    out: W,
+    mode: Mp3Mode,
+    encoder: mp3lame_encoder::Encoder,
+    scratch: Vec<u8>,
+    frames: usize,
+    written: usize,
+}
+
+impl<W: Write + std::io::Seek> Mp3Writer<W> {
+    pub fn new(out: W, rate_hz: u32, frames: usize, mode: Mp3Mode) -> Result<Self, IoError> {
+        use mp3lame_encoder::{Bitrate, Builder, Mode, Quality, VbrMode};
+        let format = OutputFormat::Mp3(mode);
+        let err = |e: &dyn fmt::Display| encode_error(format, e);
+        if !MP3_RATES_HZ.contains(&rate_hz) {
+            return Err(encode_error(
+                format,
+                format!("MP3 cannot carry {rate_hz} Hz; resample to 44100 or 48000 Hz first"),
+            ));
+        }
+        let mut builder =
+            Builder::new().ok_or_else(|| err(&"LAME could not allocate an encoder"))?;
+        builder.set_num_channels(2).map_err(|e| err(&e))?;
+        builder.set_sample_rate(rate_hz).map_err(|e| err(&e))?;
+        builder.set_mode(Mode::JointStereo).map_err(|e| err(&e))?;
+        // q=2 is LAME's recommended "high quality" algorithm setting.
+        builder
+            .set_quality(Quality::NearBest)
+            .map_err(|e| err(&e))?;
+        // The Xing/LAME tag carries encoder delay and padding, which is what
+        // lets a decoder return exactly the original number of samples.
+        builder.set_to_write_vbr_tag(true).map_err(|e| err(&e))?;
+        match mode {
+            Mp3Mode::Cbr320 => {
+                builder.set_vbr_mode(VbrMode::Off).map_err(|e| err(&e))?;
+                builder.set_brate(Bitrate::Kbps320).map_err(|e| err(&e))?;
+            }
+            Mp3Mode::V0 => {
+                builder.set_vbr_mode(VbrMode::Mtrh).map_err(|e| err(&e))?;
+                builder
+                    .set_vbr_quality(Quality::Best)
+                    .map_err(|e| err(&e))?;
+            }
+        }
+        let encoder = builder.build().map_err(|e| err(&e))?;
+        Ok(Self {
+            out,
+            mode,
+            encoder,
+            scratch: Vec::new(),
+            frames,
+            written: 0,
+        })
     }
-    Ok(out)
+
+    /// The next piece: left and right, equal lengths, finite samples.
+    pub fn push(&mut self, planes: &[&[f32]]) -> Result<(), IoError> {
+        use mp3lame_encoder::DualPcm;
+        let format = OutputFormat::Mp3(self.mode);
+        let frames = check_piece(format, planes, 2, self.written, self.frames)?;
+        if frames == 0 {
+            return Ok(());
+        }
+        // encode_to_vec writes into spare capacity without growing the
+        // vector: reserve LAME's documented worst case first.
+        self.scratch.clear();
+        self.scratch
+            .reserve(mp3lame_encoder::max_required_buffer_size(frames));
+        self.encoder
+            .encode_to_vec(
+                DualPcm {
+                    left: planes[0],
+                    right: planes[1],
+                },
+                &mut self.scratch,
+            )
+            .map_err(|e| encode_error(format, e))?;
+        self.out
+            .write_all(&self.scratch)
+            .map_err(|e| encode_error(format, e))?;
+        self.written += frames;
+        Ok(())
+    }
+
+    /// Flushes LAME and fills in the tag frame.
+    pub fn finish(mut self) -> Result<W, IoError> {
+        use mp3lame_encoder::FlushGap;
+        let format = OutputFormat::Mp3(self.mode);
+        let err = |e: &dyn fmt::Display| encode_error(format, e);
+        if self.written != self.frames {
+            return Err(err(&format!(
+                "{} frames written, {} announced",
+                self.written, self.frames
+            )));
+        }
+        self.scratch.clear();
+        self.scratch.reserve(LAME_FLUSH_RESERVE_BYTES);
+        // `FlushGap` is lame_encode_flush, the normal end of stream; the
+        // "nogap" flush leaves the last frames for a following track and the
+        // tag's frame count then cuts the decode short (measured: 1 897
+        // frames missing).
+        self.encoder
+            .flush_to_vec::<FlushGap>(&mut self.scratch)
+            .map_err(|e| err(&e))?;
+        self.out.write_all(&self.scratch).map_err(|e| err(&e))?;
+        // The first frame was written as a blank placeholder; now that the
+        // totals are known, overwrite it with the real Xing/LAME tag.
+        let tag_len = self.encoder.lame_tag_size();
+        if tag_len > 0 {
+            let mut tag = Vec::with_capacity(tag_len);
+            self.encoder
+                .lame_tag_encode_to_vec(&mut tag)
+                .ok_or_else(|| err(&"LAME did not produce its tag frame"))?;
+            let start = self.encoder.id3v2_tag_size() as u64;
+            self.out
+                .seek(std::io::SeekFrom::Start(start))
+                .map_err(|e| err(&e))?;
+            self.out.write_all(&tag).map_err(|e| err(&e))?;
+            self.out
+                .seek(std::io::SeekFrom::End(0))
+                .map_err(|e| err(&e))?;
+        }
+        self.out.flush().map_err(|e| err(&e))?;
+        Ok(self.out)
+    }
 }

@@ -18,8 +18,8 @@ pub use decode::{
     MIN_SAMPLE_RATE_HZ, SourceInfo, decode_file, decode_stream,
 };
 pub use encode::{
-    FlacDepth, FlacWriter, Mp3Mode, OutputFormat, ParseFormatError, WavEncoding, WavWriter,
-    encode_to_vec, encode_to_vec_with_dither,
+    FlacDepth, FlacWriter, Mp3Mode, Mp3Writer, OutputFormat, ParseFormatError, WavEncoding,
+    WavWriter, encode_to_vec, encode_to_vec_with_dither,
 };
 pub use error::IoError;
 pub use resample::{StreamResampler, output_len as resampled_len, resample};

@@ -102,6 +102,12 @@ impl StagedFile {
         &self.path
     }
 
+    /// Where the bytes are until the commit (for reading them back: flush
+    /// first).
+    pub fn temp_path(&self) -> &Path {
+        &self.tmp_path
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> u64 {
         self.written

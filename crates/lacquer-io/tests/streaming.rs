@@ -326,3 +326,28 @@ fn flac_24_bit_noise_stays_near_pcm_size_and_decodes_exactly() {
         }
     }
 }
+
+#[test]
+fn mp3_written_in_pieces_is_the_whole_buffer_encode() {
+    use lacquer_io::Mp3Writer;
+    for mode in [Mp3Mode::Cbr320, Mp3Mode::V0] {
+        let buffer = noise(44_100, 3.0, 2, 14);
+        let whole = encode_to_vec(&buffer, OutputFormat::Mp3(mode)).unwrap();
+        let frames = buffer.len();
+        let mut writer =
+            Mp3Writer::new(std::io::Cursor::new(Vec::new()), 44_100, frames, mode).unwrap();
+        let mut rng = Rng::new(15);
+        let mut at = 0;
+        while at < frames {
+            let end = (at + rng.range(1, 9_000)).min(frames);
+            let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
+            writer.push(&piece).unwrap();
+            at = end;
+        }
+        let pieces = writer.finish().unwrap().into_inner();
+        assert!(
+            pieces == whole,
+            "{mode:?}: bytes differ from the whole-buffer encode"
+        );
+    }
+}
