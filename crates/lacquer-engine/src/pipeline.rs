@@ -12,15 +12,15 @@ use crate::gate::DynamicsTarget;
 use crate::mastering::{LoadedInput, Mastered, Steering, master_loaded};
 use crate::render::{Encoded, ExportOptions, RenderTarget};
 use crate::report::{Device, MasterReport, ReportWarning};
-use crate::stream::{Corrected, analyse};
+use crate::stream::{Corrected, analyse, decode_to_spool};
 use crate::tonal::TonalCurve;
 use lacquer_core::{
     Analysis, GenreChoice, GenreScores, Intent, PlanOptions, PlatformTable, Profile, TargetRange,
 };
 use lacquer_genre::GenreModel;
 use lacquer_io::{
-    DEFAULT_SPILL_FRAMES, DecodeOptions, Overwrite, SpoolWriter, decode_stream,
-    ensure_output_is_not_input, write_bytes_atomically,
+    DEFAULT_SPILL_FRAMES, DecodeOptions, Overwrite, ensure_output_is_not_input,
+    write_bytes_atomically,
 };
 use lacquer_plan::{PlanInput, PolarityFix, choose_profile_blend, detect_inverted_polarity, plan};
 use lacquer_reference::{
@@ -188,28 +188,14 @@ impl Engine {
     /// in a temporary file once it is longer than the spill threshold, so
     /// memory does not grow with the input's length.
     pub fn load(&self, path: &Path) -> Result<(LoadedInput, Analysis), EngineError> {
-        let mut writer: Option<SpoolWriter> = None;
-        let spill_frames = self.spill_frames;
-        let source = decode_stream(path, &self.decode, |left: &[f32], right: &[f32]| {
-            writer
-                .get_or_insert_with(|| SpoolWriter::new(0, 2, spill_frames))
-                .push(&[left, right])
-        })
-        .map_err(EngineError::Input)?;
-        let writer = writer.ok_or_else(|| {
-            EngineError::Input(lacquer_io::IoError::Empty {
-                path: path.to_path_buf(),
-                detail: "no audio frames",
-            })
-        })?;
-        let spool = writer
-            .with_sample_rate(source.sample_rate)
-            .finish()
-            .map_err(|source| EngineError::Convert {
-                path: path.to_path_buf(),
-                step: "keeping the decoded audio",
-                source,
-            })?;
+        let (spool, source) = decode_to_spool(
+            path,
+            &self.decode,
+            self.spill_frames,
+            path,
+            EngineError::Input,
+            |_| Ok(()),
+        )?;
         let analysis = analyse(&spool, None, path)?;
         if analysis.loudness.integrated_lufs.is_none() {
             return Err(EngineError::SilentInput {

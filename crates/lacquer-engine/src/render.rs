@@ -15,7 +15,7 @@
 
 use crate::error::EngineError;
 use crate::loudness_loop::{LoopReport, LoudnessFit, fit_loudness_spilling};
-use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, WalkError, each_piece, run_chain};
+use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, WalkError, decode_to_spool, each_piece, run_chain};
 use lacquer_core::chain::LimiterSettings;
 use lacquer_core::{ChainSettings, Plan};
 use lacquer_dsp::Processor;
@@ -23,7 +23,7 @@ use lacquer_dsp::chain::{Chain, ChainMeters};
 use lacquer_io::dither::{ChannelQuantizer, full_scale, is_on_grid};
 use lacquer_io::{
     DEFAULT_SPILL_FRAMES, DecodeOptions, FlacWriter, Mp3Writer, OutputFormat, Spool, SpoolWriter,
-    StagedFile, StreamResampler, WavWriter, decode_stream,
+    StagedFile, StreamResampler, WavWriter,
 };
 use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Write as _};
@@ -531,17 +531,11 @@ fn decode_delivered(
         max_duration_seconds: f64::MAX,
         ..DecodeOptions::default()
     };
-    let mut writer = SpoolWriter::new(rate_hz, 2, spill_frames);
     let mut meter = Meter::new(rate_hz, label)?;
-    let source = decode_stream(&path, &options, |left: &[f32], right: &[f32]| {
-        writer.push(&[left, right]).map_err(WalkError::Read)?;
-        meter.push(&[left, right])?;
-        Ok::<(), WalkError>(())
-    })
-    .map_err(|e| match e {
-        WalkError::Read(e) => convert(e),
-        WalkError::Step(e) => e,
-    })?;
+    let (delivered, source) =
+        decode_to_spool(&path, &options, spill_frames, label, convert, |piece| {
+            meter.push(piece)
+        })?;
     drop(private);
     if source.sample_rate != rate_hz {
         return Err(convert(lacquer_io::IoError::Encode {
@@ -552,7 +546,6 @@ fn decode_delivered(
             ),
         }));
     }
-    let delivered = writer.finish().map_err(convert)?;
     let peak = meter.finish()?.max_true_peak_dbtp().map(|d| d.0);
     Ok((delivered, peak))
 }

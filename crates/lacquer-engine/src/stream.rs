@@ -16,7 +16,7 @@ use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
 use lacquer_dsp::polarity::Polarity;
 use lacquer_genre::features::{FeatureError, FeatureSource};
-use lacquer_io::{IoError, Spool};
+use lacquer_io::{DecodeOptions, IoError, SourceInfo, Spool, SpoolWriter, decode_stream};
 use std::path::Path;
 
 /// Block size the chains are prepared for and run with.
@@ -78,6 +78,43 @@ fn analysis_error(label: &Path) -> impl Fn(lacquer_analysis::AnalysisError) -> E
     }
 }
 
+/// Decodes `path` into a spool (spilling past `spill_frames`), handing
+/// each piece to `also` as well. The decoder's own errors go through
+/// `decode_err` (a bad input and a bad re-read master are different
+/// failures); failing to keep the audio is the engine's.
+pub(crate) fn decode_to_spool(
+    path: &Path,
+    options: &DecodeOptions,
+    spill_frames: usize,
+    label: &Path,
+    decode_err: impl Fn(IoError) -> EngineError,
+    mut also: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
+) -> Result<(Spool, SourceInfo), EngineError> {
+    let keep_err = |source| EngineError::Convert {
+        path: label.to_path_buf(),
+        step: "keeping the decoded audio",
+        source,
+    };
+    // The rate is known once the decode is done; the spool stores samples
+    // only, so it is set at the end.
+    let mut writer = SpoolWriter::new(0, 2, spill_frames);
+    let source = decode_stream(path, options, |left: &[f32], right: &[f32]| {
+        writer
+            .push(&[left, right])
+            .map_err(|e| WalkError::Step(keep_err(e)))?;
+        also(&[left, right]).map_err(WalkError::Step)
+    })
+    .map_err(|e| match e {
+        WalkError::Read(e) => decode_err(e),
+        WalkError::Step(e) => e,
+    })?;
+    let spool = writer
+        .with_sample_rate(source.sample_rate)
+        .finish()
+        .map_err(keep_err)?;
+    Ok((spool, source))
+}
+
 /// The whole analysis of a spool, its measurements side by side on rayon's
 /// pool; `polarity` flips channels first (the corrected mix).
 pub fn analyse(
@@ -86,19 +123,26 @@ pub fn analyse(
     label: &Path,
 ) -> Result<Analysis, EngineError> {
     let err = analysis_error(label);
-    let mut flipper = polarity.map(|s| Flipper::new(*s, spool.sample_rate()));
-    let mut first = FirstPass::new(spool.sample_rate(), spool.num_channels())
+    let rate = spool.sample_rate();
+    let mut flipper = polarity.map(|s| Flipper::new(*s));
+    let mut first = FirstPass::new(rate, spool.num_channels())
         .map_err(&err)?
         .parallel(true);
     each_piece(spool, label, |piece| {
-        let piece = Piece::new(piece, flipper.as_mut());
-        first.push(&piece.planes()).map_err(&err)
+        match flipper.as_mut() {
+            Some(f) => first.push(&f.apply(piece, rate)),
+            None => first.push(piece),
+        }
+        .map_err(&err)
     })?;
     let measured = first.finish().map_err(&err)?;
     let mut second = measured.second_pass();
     each_piece(spool, label, |piece| {
-        let piece = Piece::new(piece, flipper.as_mut());
-        second.push(&piece.planes()).map_err(&err)
+        match flipper.as_mut() {
+            Some(f) => second.push(&f.apply(piece, rate)),
+            None => second.push(piece),
+        }
+        .map_err(&err)
     })?;
     second.finish().map_err(&err)
 }
@@ -175,55 +219,39 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// The polarity stage on a copy of each piece.
+/// Applies the polarity fix exactly as the chain's first stage does.
+fn flip(settings: &PolaritySettings, rate_hz: u32, left: &mut [f32], right: &mut [f32]) {
+    let mut stage = Polarity::new(settings);
+    // A sign flip has no state; prepare only validates the rate and block,
+    // which the decoder already checked.
+    if stage.prepare(rate_hz, left.len().max(1)).is_ok() {
+        stage.process(left, right);
+    }
+}
+
+/// The polarity fix on a copy of each piece.
 struct Flipper {
-    stage: Polarity,
+    settings: PolaritySettings,
     left: Vec<f32>,
     right: Vec<f32>,
 }
 
 impl Flipper {
-    fn new(settings: PolaritySettings, rate_hz: u32) -> Self {
-        let mut stage = Polarity::new(&settings);
-        // A sign flip has no state and accepts any block; prepare only
-        // validates the rate, which the decoder already did.
-        let _ = stage.prepare(rate_hz, 1);
+    fn new(settings: PolaritySettings) -> Self {
         Self {
-            stage,
+            settings,
             left: Vec::new(),
             right: Vec::new(),
         }
     }
 
-    fn apply<'s>(&'s mut self, piece: &[&[f32]]) -> [&'s [f32]; 2] {
+    fn apply(&mut self, piece: &[&[f32]], rate_hz: u32) -> [&[f32]; 2] {
         self.left.clear();
         self.left.extend_from_slice(piece[0]);
         self.right.clear();
         self.right.extend_from_slice(piece[piece.len() - 1]);
-        self.stage.process(&mut self.left, &mut self.right);
+        flip(&self.settings, rate_hz, &mut self.left, &mut self.right);
         [&self.left, &self.right]
-    }
-}
-
-/// A piece as it is, or flipped.
-enum Piece<'p> {
-    Plain(&'p [&'p [f32]]),
-    Flipped([&'p [f32]; 2]),
-}
-
-impl<'p> Piece<'p> {
-    fn new(piece: &'p [&'p [f32]], flipper: Option<&'p mut Flipper>) -> Self {
-        match flipper {
-            Some(f) => Piece::Flipped(f.apply(piece)),
-            None => Piece::Plain(piece),
-        }
-    }
-
-    fn planes(&self) -> Vec<&[f32]> {
-        match self {
-            Piece::Plain(p) => p.to_vec(),
-            Piece::Flipped(p) => p.to_vec(),
-        }
     }
 }
 
@@ -251,14 +279,8 @@ impl FeatureSource for Corrected<'_> {
             .spool
             .read_range(from, to)
             .map_err(FeatureError::Read)?;
-        if let (Some(settings), [left, right]) = (self.polarity, planes.as_mut_slice()) {
-            let mut stage = Polarity::new(&settings);
-            if stage
-                .prepare(self.spool.sample_rate(), left.len().max(1))
-                .is_ok()
-            {
-                stage.process(left, right);
-            }
+        if let (Some(settings), [left, right]) = (&self.polarity, planes.as_mut_slice()) {
+            flip(settings, self.spool.sample_rate(), left, right);
         }
         Ok(planes)
     }

@@ -97,11 +97,6 @@ impl StagedFile {
         })
     }
 
-    /// The name the file will take.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Where the bytes are until the commit (for reading them back: flush
     /// first).
     pub fn temp_path(&self) -> &Path {

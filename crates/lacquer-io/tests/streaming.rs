@@ -22,6 +22,23 @@ fn noise(rate: u32, seconds: f64, channels: usize, seed: u64) -> AudioBuffer {
     AudioBuffer::new(rate, planes).unwrap()
 }
 
+/// Calls `f` on consecutive pieces of `buffer` of random length
+/// (1..`max_len` frames).
+fn for_random_pieces(
+    buffer: &AudioBuffer,
+    rng: &mut Rng,
+    max_len: usize,
+    mut f: impl FnMut(&[&[f32]]),
+) {
+    let mut at = 0;
+    while at < buffer.len() {
+        let end = (at + rng.range(1, max_len)).min(buffer.len());
+        let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
+        f(&piece);
+        at = end;
+    }
+}
+
 fn streamed(path: &Path) -> (Vec<f32>, Vec<f32>, usize) {
     let (mut l, mut r, mut pieces) = (Vec::new(), Vec::new(), 0);
     decode_stream(path, &DecodeOptions::default(), |a: &[f32], b: &[f32]| {
@@ -140,13 +157,9 @@ fn wav_written_in_pieces_is_the_whole_buffer_encode() {
         let mut writer =
             WavWriter::new(Vec::new(), 44_100, channels, buffer.len(), encoding, dither).unwrap();
         let mut rng = Rng::new(7);
-        let mut at = 0;
-        while at < buffer.len() {
-            let end = (at + rng.range(1, 5_000)).min(buffer.len());
-            let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
-            writer.push(&piece).unwrap();
-            at = end;
-        }
+        for_random_pieces(&buffer, &mut rng, 5_000, |piece| {
+            writer.push(piece).unwrap();
+        });
         let pieces = writer.finish().unwrap();
         assert!(
             pieces == whole,
@@ -194,13 +207,9 @@ fn resampling_in_pieces_is_the_whole_buffer_conversion() {
             out[1].extend_from_slice(piece[1]);
             Ok::<(), IoError>(())
         };
-        let mut at = 0;
-        while at < frames {
-            let end = (at + rng.range(1, 30_000)).min(frames);
-            let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
-            stream.push(&piece, &mut collect).unwrap();
-            at = end;
-        }
+        for_random_pieces(&buffer, &mut rng, 30_000, |piece| {
+            stream.push(piece, &mut collect).unwrap();
+        });
         stream.finish(&mut collect).unwrap();
         assert_eq!(out[0].len(), whole.len(), "{from} -> {to}: length");
         assert!(
@@ -265,13 +274,9 @@ fn flac_written_in_pieces_is_flacenc_whole_stream_encode() {
         )
         .unwrap();
         let mut rng = Rng::new(12);
-        let mut at = 0;
-        while at < frames {
-            let end = (at + rng.range(1, 9_000)).min(frames);
-            let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
-            writer.push(&piece).unwrap();
-            at = end;
-        }
+        for_random_pieces(&buffer, &mut rng, 9_000, |piece| {
+            writer.push(piece).unwrap();
+        });
         let pieces = writer.finish().unwrap().into_inner();
         assert!(
             pieces == reference,
@@ -337,13 +342,9 @@ fn mp3_written_in_pieces_is_the_whole_buffer_encode() {
         let mut writer =
             Mp3Writer::new(std::io::Cursor::new(Vec::new()), 44_100, frames, mode).unwrap();
         let mut rng = Rng::new(15);
-        let mut at = 0;
-        while at < frames {
-            let end = (at + rng.range(1, 9_000)).min(frames);
-            let piece: Vec<&[f32]> = buffer.channels().iter().map(|c| &c[at..end]).collect();
-            writer.push(&piece).unwrap();
-            at = end;
-        }
+        for_random_pieces(&buffer, &mut rng, 9_000, |piece| {
+            writer.push(piece).unwrap();
+        });
         let pieces = writer.finish().unwrap().into_inner();
         assert!(
             pieces == whole,
