@@ -119,6 +119,23 @@ def targets_section(rows: list[dict[str, str]], tracks: list[str], skipped: dict
                 f"| PLR no lower than Matchering's at the same loudness (lacquer-ref − matchering PLR, loudness gap) "
                 f"| {per} | {verdict(all(d >= 0 for _, d, _ in lower))} |"
             )
+            # Context for that verdict: at the reference's loudness, no master under the ceiling can have a
+            # PLR above (ceiling − target); a higher one needs peaks over the ceiling or a quieter master.
+            ctx = []
+            for t in tracks:
+                ours, theirs = idx.get((t, "lacquer-ref")), idx.get((t, "matchering"))
+                cap = CEILING_DBTP - num(ours, "target_lufs")
+                p_o, p_t = num(ours, "plr_db"), num(theirs, "plr_db")
+                if not any(math.isnan(v) for v in (cap, p_o, p_t)):
+                    ctx.append(
+                        f"{t} cap {cap:.1f}: lacquer-ref {p_o:.1f}, matchering {p_t:.1f} "
+                        f"(over {num(theirs, 'tp_over_db'):.1f} dB, {num(theirs, 'loudness_error_lu'):+.1f} LU)"
+                    )
+            if ctx:
+                out.append(
+                    f"| (context, not a target) highest PLR possible at the reference's loudness under "
+                    f"{CEILING_DBTP:g} dBTP = ceiling − target | {'; '.join(ctx)} | — |"
+                )
     else:
         out.append("| tonal distance and PLR vs Matchering | not measured (lacquer-ref or matchering missing) | — |")
     out.append("")

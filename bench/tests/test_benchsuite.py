@@ -152,6 +152,17 @@ class Verdicts(unittest.TestCase):
         self.assertIn("a +1.0 dB", plr)
         self.assertIn("**met**", plr)
 
+    def test_plr_context_gives_the_cap_under_the_ceiling(self):
+        # Reference at -8 LUFS: under -1 dBTP no master there can have a PLR above 7 dB.
+        rows = [
+            row("a", "lacquer-ref", plr_db=6.8, target_lufs=-8.0),
+            row("a", "matchering", plr_db=8.9, target_lufs=-8.0, tp_over_db=1.7, loudness_error_lu=0.1),
+        ]
+        text = self.lines(rows, ["a"]).splitlines()
+        context = next(ln for ln in text if "context, not a target" in ln)
+        self.assertIn("a cap 7.0: lacquer-ref 6.8, matchering 8.9 (over 1.7 dB, +0.1 LU)", context)
+        self.assertTrue(context.endswith("| — |"))
+
     def test_missing_lacquer_is_reported_not_judged(self):
         rows = [row("a", "matchering", wall_s_median=30.0, peak_rss_mb=1000)]
         text = "\n".join(report.targets_section(rows, ["a"], {"lacquer-ref": "no master command"}))

@@ -37,7 +37,8 @@ pub enum Preset {
     Streaming,
     /// Dense and loud, punch kept (no normalisation target).
     Loud,
-    /// Match the --reference track's tone, dynamics and loudness.
+    /// Match the --reference track's tone (MID and SIDE curves), dynamics
+    /// and loudness.
     Reference,
 }
 

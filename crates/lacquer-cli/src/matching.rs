@@ -21,9 +21,10 @@ use std::path::PathBuf;
     after_help = "Signs are target − mix: +2.0 dB at 3150 Hz means the mix needs 2 dB more there; \
                   a loudness delta of -6.0 LU means it is 6 LU louder than the reference. \
                   Tonal curves are compared after loudness normalisation, MID and SIDE apart, \
-                  smoothed over neighbouring thirds (1/4, 1/2, 1/4); bands one side cannot \
-                  represent read 0. Against a profile, dynamics and width read the distance \
-                  outside its range (0 inside).\n\n\
+                  per 1/3 octave against a reference and smoothed over neighbouring thirds \
+                  (1/4, 1/2, 1/4) against a profile; bands one side cannot represent read 0. \
+                  Against a profile, dynamics and width read the distance outside its range \
+                  (0 inside).\n\n\
                   Examples:\n  lacquer match mix.wav --reference ref.flac\n  \
                   lacquer match mix.wav --genre electronic --json\n  \
                   lacquer match mix.wav --genre hip_hop --profiles-dir ~/my-profiles"

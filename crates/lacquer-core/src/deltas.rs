@@ -32,11 +32,32 @@ pub struct TonalDeltas {
     pub mid_db: Vec<Db>,
     /// The same for SIDE.
     pub side_db: Vec<Db>,
+    /// Per band, whether MID was compared at all (both sides carry energy
+    /// there and can represent it); an uncompared band's delta reads 0 but
+    /// says nothing. Empty (reports written before it existed): every band
+    /// counts as compared.
+    #[serde(default)]
+    pub mid_compared: Vec<bool>,
+    /// The same for SIDE.
+    #[serde(default)]
+    pub side_compared: Vec<bool>,
     /// MID deltas per broad band (energy-weighted over the 1/3 octaves).
     pub bands_db: SixBands<Db>,
     /// Mean absolute MID delta over 40 Hz–16 kHz (before smoothing): the
     /// single number reference mode must halve.
     pub mean_abs_db: Db,
+}
+
+impl TonalDeltas {
+    /// Whether band `index` was compared on the MID (see `mid_compared`).
+    pub fn mid_is_compared(&self, index: usize) -> bool {
+        self.mid_compared.get(index).copied().unwrap_or(true)
+    }
+
+    /// Whether band `index` was compared on the SIDE.
+    pub fn side_is_compared(&self, index: usize) -> bool {
+        self.side_compared.get(index).copied().unwrap_or(true)
+    }
 }
 
 /// All deltas. Fields are `None` where either side has no value (silence,

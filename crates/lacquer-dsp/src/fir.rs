@@ -12,6 +12,11 @@
 //! 1024: 97 ms, 2048: 93 ms, 4096: 78 ms per 60 s stereo in f64, and the
 //! price of a longer partition is latency, which the chain compensates.
 //!
+//! Why mid/side: matching a reference's stereo image means matching its
+//! SIDE curve band by band, not one width figure; with a `side_curve` the
+//! two convolvers run on MID and SIDE instead of left and right, at the
+//! same cost and latency.
+//!
 //! Why f32 transforms: the filter spectra are designed in f64 and rounded
 //! once; the running FFTs and the spectral multiply-add are f32, about 1.7x
 //! faster. The flat-curve null (a pure delay) measures −140.0 dBFS against
@@ -44,6 +49,8 @@ const GRID_LOW_HZ: f64 = 10.0;
 pub struct MatchEq {
     settings: MatchEqSettings,
     taps: Vec<f64>,
+    /// The SIDE filter when the settings give a side curve (empty otherwise).
+    side_taps: Vec<f64>,
     channels: Vec<PartitionedConvolver>,
     sample_rate: u32,
 }
@@ -53,6 +60,7 @@ impl fmt::Debug for MatchEq {
         f.debug_struct("MatchEq")
             .field("settings", &self.settings)
             .field("taps", &self.taps.len())
+            .field("mid_side", &self.is_mid_side())
             .finish()
     }
 }
@@ -62,15 +70,27 @@ impl MatchEq {
         Self {
             settings: settings.clone(),
             taps: Vec::new(),
+            side_taps: Vec::new(),
             channels: Vec::new(),
             sample_rate: 48_000,
         }
     }
 
     /// The designed impulse response (after `prepare`), symmetric around
-    /// `group_delay()`.
+    /// `group_delay()`; the MID filter in mid/side mode.
     pub fn taps(&self) -> &[f64] {
         &self.taps
+    }
+
+    /// The SIDE filter (after `prepare`, mid/side mode only; empty
+    /// otherwise). Same length as `taps`, so both paths share one delay.
+    pub fn side_taps(&self) -> &[f64] {
+        &self.side_taps
+    }
+
+    /// Whether the EQ works on mid and side (a side curve was given).
+    pub fn is_mid_side(&self) -> bool {
+        self.settings.side_curve.is_some()
     }
 
     /// Delay of the filter itself (its centre tap).
@@ -82,7 +102,17 @@ impl MatchEq {
     /// smoothing and the boost/cut limits, evaluated at `freq_hz` (for the
     /// prepared sample rate; 48 kHz before `prepare`).
     pub fn design_gain_db(&self, freq_hz: f64) -> f64 {
-        let points = sorted_points(&self.settings.curve);
+        self.curve_gain_db(&self.settings.curve, freq_hz)
+    }
+
+    /// The same for the SIDE curve; `None` without one.
+    pub fn design_side_gain_db(&self, freq_hz: f64) -> Option<f64> {
+        let side = self.settings.side_curve.as_deref()?;
+        Some(self.curve_gain_db(side, freq_hz))
+    }
+
+    fn curve_gain_db(&self, curve: &[MatchPoint], freq_hz: f64) -> f64 {
+        let points = sorted_points(curve);
         let nyquist = f64::from(self.sample_rate) / 2.0;
         let grid = smoothed_grid(&points, self.settings.smoothing_octaves, nyquist);
         self.clamp_db(grid_lookup(&grid, freq_hz))
@@ -113,26 +143,32 @@ impl MatchEq {
                 ),
             });
         }
-        for (index, p) in s.curve.iter().enumerate() {
-            if !(p.frequency_hz.is_finite() && p.frequency_hz > 0.0 && p.gain_db.is_finite()) {
-                return Err(DspError::InvalidSetting {
-                    stage: STAGE,
-                    reason: format!(
-                        "curve point {index} ({} Hz, {} dB) must be a positive frequency and a finite gain",
-                        p.frequency_hz, p.gain_db
-                    ),
-                });
+        let curves = [
+            ("curve", Some(&s.curve)),
+            ("side curve", s.side_curve.as_ref()),
+        ];
+        for (name, curve) in curves {
+            for (index, p) in curve.into_iter().flatten().enumerate() {
+                if !(p.frequency_hz.is_finite() && p.frequency_hz > 0.0 && p.gain_db.is_finite()) {
+                    return Err(DspError::InvalidSetting {
+                        stage: STAGE,
+                        reason: format!(
+                            "{name} point {index} ({} Hz, {} dB) must be a positive frequency and a finite gain",
+                            p.frequency_hz, p.gain_db
+                        ),
+                    });
+                }
             }
         }
         Ok(())
     }
 
-    fn design(&self, sample_rate: u32) -> Result<Vec<f64>, DspError> {
+    fn design(&self, sample_rate: u32, curve: &[MatchPoint]) -> Result<Vec<f64>, DspError> {
         let rate = f64::from(sample_rate);
         let size = ((rate * FILTER_SECONDS).ceil() as usize)
             .next_power_of_two()
             .clamp(2 * PARTITION, 1 << 17);
-        let points = sorted_points(&self.settings.curve);
+        let points = sorted_points(curve);
         let grid = smoothed_grid(&points, self.settings.smoothing_octaves, rate / 2.0);
 
         let mut planner = RealFftPlanner::<f64>::new();
@@ -171,9 +207,21 @@ impl Processor for MatchEq {
         check_rate(STAGE, sample_rate, max_block)?;
         self.validate()?;
         self.sample_rate = sample_rate;
-        self.taps = self.design(sample_rate)?;
+        self.taps = self.design(sample_rate, &self.settings.curve)?;
         let convolver = PartitionedConvolver::new(&self.taps, PARTITION)?;
-        self.channels = vec![convolver.clone(), convolver];
+        self.channels = match &self.settings.side_curve {
+            Some(side) => {
+                self.side_taps = self.design(sample_rate, side)?;
+                vec![
+                    convolver,
+                    PartitionedConvolver::new(&self.side_taps, PARTITION)?,
+                ]
+            }
+            None => {
+                self.side_taps.clear();
+                vec![convolver.clone(), convolver]
+            }
+        };
         Ok(())
     }
 
@@ -192,9 +240,22 @@ impl Processor for MatchEq {
     }
 
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if let [l, r] = self.channels.as_mut_slice() {
-            l.process(left);
-            r.process(right);
+        let mid_side = !self.side_taps.is_empty();
+        let [first, second] = self.channels.as_mut_slice() else {
+            return;
+        };
+        if mid_side {
+            // In place: left becomes MID, right SIDE, and back after.
+            for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+                (*l, *r) = (0.5 * (*l + *r), 0.5 * (*l - *r));
+            }
+        }
+        first.process(left);
+        second.process(right);
+        if mid_side {
+            for (m, s) in left.iter_mut().zip(right.iter_mut()) {
+                (*m, *s) = (*m + *s, *m - *s);
+            }
         }
     }
 }

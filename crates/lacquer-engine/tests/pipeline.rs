@@ -255,6 +255,97 @@ fn reference_mode_halves_the_tonal_distance_and_matches_loudness() {
     assert!(m.report.gate.passed, "{}", m.report.gate.failure_summary());
 }
 
+/// Mean |a − b| of two analyses' loudness-normalised SIDE curves over the
+/// bands both carry, 40 Hz–16 kHz (the benchmark's side distance).
+fn side_distance(a: &lacquer_core::Analysis, b: &lacquer_core::Analysis) -> f64 {
+    let curve = |x: &lacquer_core::Analysis| {
+        let tonal = x.tonal.as_ref().unwrap();
+        let lufs = x.loudness.integrated_lufs.unwrap().0;
+        tonal
+            .third_octave_centres_hz
+            .iter()
+            .zip(&tonal.side_db)
+            .filter(|(f, d)| (40.0..=16_000.0).contains(&f.0) && d.0 > tonal.floor_db.0)
+            .map(|(f, d)| (f.0, d.0 - lufs))
+            .collect::<Vec<_>>()
+    };
+    let (ca, cb) = (curve(a), curve(b));
+    let diffs: Vec<f64> = ca
+        .iter()
+        .filter_map(|(f, x)| cb.iter().find(|(g, _)| g == f).map(|(_, y)| (x - y).abs()))
+        .collect();
+    assert!(!diffs.is_empty());
+    diffs.iter().sum::<f64>() / diffs.len() as f64
+}
+
+/// The same music with its SIDE scaled by `side_gain` (a width change made
+/// with plain mid/side arithmetic, independent of the chain under test).
+fn rescale_side(buffer: &AudioBuffer, side_gain: f32) -> AudioBuffer {
+    let (l, r) = (buffer.channel(0), buffer.channel(1));
+    let (left, right) = l
+        .iter()
+        .zip(r)
+        .map(|(&l, &r)| {
+            let (mid, side) = (0.5 * (l + r), 0.5 * (l - r) * side_gain);
+            (mid + side, mid - side)
+        })
+        .unzip();
+    AudioBuffer::stereo(buffer.sample_rate(), left, right).unwrap()
+}
+
+#[test]
+fn reference_mode_matches_the_side_curve_too() {
+    // The mix is the reference made 8 dB wider and duller: its SIDE sits
+    // 8 dB higher against its MID, and its top is 4 dB down. Matching one
+    // width figure (or mono lows) would leave the SIDE curve off; the
+    // match EQ's SIDE curve brings it back band by band.
+    let reference = demo_mix(44_100, 20.0, -1.0, 91);
+    let mut mix = rescale_side(&tilt(&reference, 0.0, -4.0), 10f32.powf(8.0 / 20.0));
+    mix.apply_gain(0.5);
+    let dir = tempfile::tempdir().unwrap();
+    let (mix_path, ref_path) = (dir.path().join("mix.wav"), dir.path().join("ref.wav"));
+    write_wav(&mix, &mix_path);
+    write_wav(&reference, &ref_path);
+
+    let engine = engine(false);
+    let reference = engine.load_reference(&ref_path).unwrap();
+    let options = PlanOptions {
+        intent: Intent::Reference,
+        ..PlanOptions::default()
+    };
+    let m = engine
+        .master_in_memory(
+            &mix_path,
+            Some(&reference),
+            &options,
+            &ExportOptions::default(),
+            device(),
+        )
+        .unwrap();
+    let (input, output, target) = (
+        &m.report.input_analysis,
+        &m.report.output_analysis,
+        &reference.analysis,
+    );
+    let (side_before, side_after) = (side_distance(input, target), side_distance(output, target));
+    let (mid_before, mid_after) = (distance(input, target), distance(output, target));
+    println!(
+        "SIDE |mix − ref| {side_before:.2} dB → {side_after:.2} dB; MID {mid_before:.2} → {mid_after:.2} dB"
+    );
+    assert!(
+        side_after <= REFERENCE_DISTANCE_SHARE_MAX * side_before,
+        "SIDE {side_after} vs {side_before}"
+    );
+    assert!(
+        mid_after <= REFERENCE_DISTANCE_SHARE_MAX * mid_before,
+        "MID {mid_after} vs {mid_before}"
+    );
+    let settings = &m.report.plan.settings;
+    assert!(settings.eq.match_eq.side_curve.is_some(), "{settings:?}");
+    assert!(!settings.stereo.mono_bass, "{:?}", settings.stereo);
+    assert!(m.report.gate.passed, "{}", m.report.gate.failure_summary());
+}
+
 /// Masters each input, masters the master again at the same settings and
 /// returns the inputs whose second pass moved loudness or tone beyond the
 /// issue's limits.

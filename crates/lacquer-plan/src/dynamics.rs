@@ -10,11 +10,11 @@
 //! scaled by intensity and by how much the genre is usually compressed.
 //! Makeup stays 0: the gain stage in front of the limiter owns the level.
 
-use crate::spectrum::{BandPowers, butterworth2_highpass_power};
+use crate::spectrum::{BandPowers, ToneCurves, butterworth2_highpass_power};
 use crate::tone::{DETECTOR_CREST_DB, TonePlan, loud_passage_offset_db};
 use crate::{Ctx, decision, fmt_hz, fmt_num, fmt_range};
 use lacquer_core::chain::{
-    CompressorCurve, DetectorMode, GlueSettings, MatchPoint, MultibandSettings, SaturationCurve,
+    CompressorCurve, DetectorMode, GlueSettings, MultibandSettings, SaturationCurve,
     SaturationSettings,
 };
 use lacquer_core::{Decision, Intent, LoudnessTarget, PlanStage, TargetRange};
@@ -284,7 +284,7 @@ pub(crate) fn plan(
         if glue_gr > 0.0
             && let Some(powers) = &tone.powers
         {
-            out.glue = glue(ctx, powers, &tone.curve, glue_gr, slow);
+            out.glue = glue(ctx, powers, &tone.curves, glue_gr, slow);
             out.loudness_loss_db += glue_gr;
             let c = &out.glue.curve;
             decisions.push(decision(
@@ -301,7 +301,7 @@ pub(crate) fn plan(
         if multiband_gr > 0.0
             && let Some(powers) = &tone.powers
         {
-            out.multiband = multiband(ctx, powers, &tone.curve, multiband_gr);
+            out.multiband = multiband(ctx, powers, &tone.curves, multiband_gr);
             out.loudness_loss_db += multiband_gr;
             decisions.push(decision(
                 PlanStage::Multiband,
@@ -345,14 +345,14 @@ fn ratio_for(gr_db: f64) -> f64 {
 fn glue(
     ctx: &Ctx<'_>,
     powers: &BandPowers,
-    curve: &[MatchPoint],
+    curves: &ToneCurves,
     gr_db: f64,
     slow: bool,
 ) -> GlueSettings {
     let ratio = ratio_for(gr_db);
     let (attack_ms, release_ms) = if slow { (30.0, 400.0) } else { (10.0, 150.0) };
     let level = powers
-        .level_db(0.0, f64::INFINITY, curve, |f| {
+        .level_db(0.0, f64::INFINITY, curves, |f| {
             butterworth2_highpass_power(f, GLUE_SIDECHAIN_HZ)
         })
         .unwrap_or(-120.0)
@@ -379,7 +379,7 @@ fn glue(
 fn multiband(
     ctx: &Ctx<'_>,
     powers: &BandPowers,
-    curve: &[MatchPoint],
+    curves: &ToneCurves,
     gr_db: f64,
 ) -> MultibandSettings {
     let ratio = ratio_for(gr_db);
@@ -393,7 +393,7 @@ fn multiband(
         .windows(2)
         .zip(MULTIBAND_TIMES_MS)
         .map(|(edge, (attack_ms, release_ms))| {
-            match powers.level_db(edge[0], edge[1], curve, |_| 1.0) {
+            match powers.level_db(edge[0], edge[1], curves, |_| 1.0) {
                 Some(level) => CompressorCurve {
                     threshold_db: (level + DETECTOR_CREST_DB + loud_offset
                         - over_for_reduction(gr_db, ratio, COMPRESSOR_KNEE_DB))

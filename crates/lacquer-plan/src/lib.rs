@@ -41,7 +41,10 @@ pub use polarity::{INVERTED_POLARITY_CORRELATION, PolarityFix, detect_inverted_p
 pub use target::{
     CEILING_RANGE_DBTP, LOUD_TARGET_RANGE_LUFS, TARGET_LUFS_RANGE, WIDTH_RANGE_PERCENT,
 };
-pub use tone::DC_BLOCK_HZ;
+pub use tone::{
+    DC_BLOCK_HZ, PROFILE_MAX_BOOST_DB, PROFILE_MAX_CUT_DB, REFERENCE_MAX_BOOST_DB,
+    REFERENCE_MAX_CUT_DB,
+};
 
 use lacquer_core::{
     Analysis, ChainSettings, Decision, Deltas, GenreScores, Intent, Plan, PlanOptions, PlanStage,
@@ -117,7 +120,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         &mut decisions,
     )?;
     let dynamics = dynamics::plan(&ctx, &loudness_target, &tone, &mut decisions);
-    let stereo = stereo::plan(&ctx, &mut decisions);
+    let side_matched = tone.curves.side.is_some();
+    let stereo = stereo::plan(&ctx, side_matched, &mut decisions);
     let out = output::plan(&ctx, &loudness_target, &tone, &dynamics, &mut decisions);
 
     decisions.sort_by_key(|d| stage_order(d.stage));

@@ -9,12 +9,31 @@ use lacquer_core::analysis::TonalAnalysis;
 use lacquer_core::chain::MatchPoint;
 use std::f64::consts::PI;
 
-/// Per-channel power of each 1/3-octave band, linear (mean of L² and R²,
-/// which is MID² + SIDE²); empty bands are 0.
+/// The match-EQ curves as planned: `mid` for both channels, or for the MID
+/// when `side` is given (mid/side matching, reference mode). Empty curves
+/// are flat.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ToneCurves {
+    pub mid: Vec<MatchPoint>,
+    pub side: Option<Vec<MatchPoint>>,
+}
+
+impl ToneCurves {
+    /// Gains (dB) at `f_hz` on the MID and on the SIDE.
+    pub(crate) fn gains_db(&self, f_hz: f64) -> (f64, f64) {
+        let mid = curve_gain_db(&self.mid, f_hz);
+        let side = self.side.as_deref().map_or(mid, |s| curve_gain_db(s, f_hz));
+        (mid, side)
+    }
+}
+
+/// Per-channel power of each 1/3-octave band, linear, MID and SIDE apart
+/// (their sum is the mean of L² and R²); empty bands are 0.
 #[derive(Debug, Clone)]
 pub(crate) struct BandPowers {
     pub centres_hz: Vec<f64>,
-    pub power: Vec<f64>,
+    pub mid: Vec<f64>,
+    pub side: Vec<f64>,
 }
 
 impl BandPowers {
@@ -26,47 +45,49 @@ impl BandPowers {
                 0.0
             }
         };
-        let power = tonal
-            .mid_db
-            .iter()
-            .zip(&tonal.side_db)
-            .map(|(m, s)| to_power(m.0) + to_power(s.0))
-            .collect();
         Self {
             centres_hz: tonal.third_octave_centres_hz.iter().map(|h| h.0).collect(),
-            power,
+            mid: tonal.mid_db.iter().map(|m| to_power(m.0)).collect(),
+            side: tonal.side_db.iter().map(|s| to_power(s.0)).collect(),
         }
     }
 
+    /// Each band's (centre, power after `curves`), per channel.
+    fn after<'a>(&'a self, curves: &'a ToneCurves) -> impl Iterator<Item = (f64, f64)> + 'a {
+        self.centres_hz
+            .iter()
+            .zip(self.mid.iter().zip(&self.side))
+            .map(|(&f, (&m, &s))| {
+                let (g_mid, g_side) = curves.gains_db(f);
+                (f, m * db_to_power(g_mid) + s * db_to_power(g_side))
+            })
+    }
+
     /// Level (dBFS, RMS per channel) of the bands between `low_hz` and
-    /// `high_hz` (centres inclusive), after `curve`, each band weighted by
+    /// `high_hz` (centres inclusive), after `curves`, each band weighted by
     /// `weight(f)` (a power response, e.g. a side-chain filter). `None` when
     /// that part of the spectrum is empty.
     pub(crate) fn level_db(
         &self,
         low_hz: f64,
         high_hz: f64,
-        curve: &[MatchPoint],
+        curves: &ToneCurves,
         weight: impl Fn(f64) -> f64,
     ) -> Option<f64> {
         let total: f64 = self
-            .centres_hz
-            .iter()
-            .zip(&self.power)
-            .filter(|(f, _)| (low_hz..=high_hz).contains(*f))
-            .map(|(&f, &p)| p * weight(f) * db_to_power(curve_gain_db(curve, f)))
+            .after(curves)
+            .filter(|(f, _)| (low_hz..=high_hz).contains(f))
+            .map(|(f, p)| p * weight(f))
             .sum();
         (total > 0.0).then(|| 10.0 * total.log10())
     }
 
-    /// Change of K-weighted (BS.1770) loudness, in LU, that `curve` causes.
-    pub(crate) fn loudness_change_db(&self, curve: &[MatchPoint]) -> f64 {
-        let (mut before, mut after) = (0.0, 0.0);
-        for (&f, &p) in self.centres_hz.iter().zip(&self.power) {
-            let weighted = p * k_weighting_power(f);
-            before += weighted;
-            after += weighted * db_to_power(curve_gain_db(curve, f));
-        }
+    /// Change of K-weighted (BS.1770) loudness, in LU, that `curves` cause.
+    pub(crate) fn loudness_change_db(&self, curves: &ToneCurves) -> f64 {
+        let flat = ToneCurves::default();
+        let weighted =
+            |c: &ToneCurves| -> f64 { self.after(c).map(|(f, p)| p * k_weighting_power(f)).sum() };
+        let (before, after) = (weighted(&flat), weighted(curves));
         if before > 0.0 && after > 0.0 {
             10.0 * (after / before).log10()
         } else {

@@ -6,6 +6,11 @@
 //! unless they are anti-phase: then mono lows would cancel the bass itself.
 //! Width moves are small (±15 %), only above the lows, and widening always
 //! runs with the correlation guard on.
+//!
+//! In reference mode the match EQ usually carries the SIDE's own curve
+//! (`side_matched`): the low end's SIDE and the width then follow the
+//! reference band by band, and a mono fold or a width move on top would
+//! undo that match.
 
 use crate::polarity::INVERTED_POLARITY_CORRELATION;
 use crate::{Ctx, decision, fmt_hz, fmt_num};
@@ -30,7 +35,11 @@ pub const WIDTH_FROM_HZ: f64 = 250.0;
 pub const CORRELATION_FLOOR: f64 = 0.3;
 const GUARD_BELOW_MIX: f64 = 0.1;
 
-pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> StereoSettings {
+pub(crate) fn plan(
+    ctx: &Ctx<'_>,
+    side_matched: bool,
+    decisions: &mut Vec<Decision>,
+) -> StereoSettings {
     let mut settings = StereoSettings::default();
     let stereo = &ctx.analysis.stereo;
     let mono_source = ctx.analysis.source_channels < 2 || ctx.analysis.health.mono_in_stereo;
@@ -42,12 +51,22 @@ pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> StereoSettin
         return settings;
     }
 
-    if ctx.strength > 0.0 {
+    if side_matched {
+        decisions.push(decision(
+            PlanStage::Stereo,
+            format!(
+                "low end and width follow {} through the match EQ's SIDE curve (correlation below 150 Hz: mix {}, reference {})",
+                ctx.target_name,
+                fmt_corr(stereo.correlation_below_150hz),
+                fmt_corr(ctx.reference.and_then(|r| r.stereo.correlation_below_150hz))
+            ),
+        ));
+    } else if ctx.strength > 0.0 {
         mono_bass(ctx, &mut settings, decisions);
     }
     let width = match ctx.options.width_percent {
         Some(w) => Some((w, "set by --width".to_owned())),
-        None if ctx.strength > 0.0 => width_from_delta(ctx, decisions),
+        None if ctx.strength > 0.0 && !side_matched => width_from_delta(ctx, decisions),
         None => None,
     };
     if let Some((width, why)) = width
@@ -84,6 +103,10 @@ pub(crate) fn plan(ctx: &Ctx<'_>, decisions: &mut Vec<Decision>) -> StereoSettin
     }
     settings.enabled = settings.mono_bass || settings.width_percent != 100.0;
     settings
+}
+
+fn fmt_corr(correlation: Option<f64>) -> String {
+    correlation.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2}"))
 }
 
 fn mono_bass(ctx: &Ctx<'_>, settings: &mut StereoSettings, decisions: &mut Vec<Decision>) {

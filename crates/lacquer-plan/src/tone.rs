@@ -14,16 +14,25 @@
 //! the EQ may give are not half-made: the mix has little in such a band.
 //! The high-pass and the dynamic EQ need evidence (a band well above the
 //! target); a plan never "fixes" what is not broken.
+//!
+//! Reference mode is different in kind: the user named the sound they
+//! want, so the curve matches it rather than nudging toward a range. The
+//! slide is not bounded, the limits are those of a corrective match EQ, a
+//! band far below the reference is lifted as far as the limit allows, and
+//! the SIDE gets its own curve (the EQ then works on mid and side), since a
+//! reference's image is a spectrum too: matching one width figure while
+//! mono-folding the lows leaves the side curve further from the reference
+//! than the mix started.
 
 use crate::error::PlanError;
-use crate::spectrum::{BandPowers, curve_gain_db};
+use crate::spectrum::{BandPowers, ToneCurves, curve_gain_db};
 use crate::{Ctx, decision, fmt_hz, fmt_num};
 use lacquer_core::analysis::{Analysis, SIX_BAND_EDGES_HZ};
 use lacquer_core::chain::{
     DynamicEqBandSettings, DynamicEqSettings, EqSettings, HighPassSettings, HighPassSlope,
     MatchEqSettings, MatchPoint,
 };
-use lacquer_core::{Decision, PlanStage, TonalDeltas};
+use lacquer_core::{Db, Decision, PlanStage, TonalDeltas};
 
 /// Against a profile: differences smaller than this are left alone, and
 /// larger ones are reduced by it (a soft deadband, so the curve has no
@@ -34,9 +43,14 @@ pub const REFERENCE_DEADBAND_DB: f64 = 0.25;
 /// Largest boost / cut toward a profile (mastering-sized moves).
 pub const PROFILE_MAX_BOOST_DB: f64 = 4.0;
 pub const PROFILE_MAX_CUT_DB: f64 = 5.0;
-/// Largest boost / cut toward a reference, which the user asked to match.
-pub const REFERENCE_MAX_BOOST_DB: f64 = 8.0;
-pub const REFERENCE_MAX_CUT_DB: f64 = 8.0;
+/// Largest boost / cut toward a reference, which the user asked to match:
+/// a corrective match EQ's range, not a mastering nudge.
+pub const REFERENCE_MAX_BOOST_DB: f64 = 18.0;
+pub const REFERENCE_MAX_CUT_DB: f64 = 24.0;
+/// Against a reference the slide is bounded only by the EQ's reach: a mix
+/// whose bulk sits 20 dB off the reference (an ambient sub-bass piece
+/// against a rock master) is matched on its shape, not left alone.
+pub const REFERENCE_MAX_ALIGNMENT_DB: f64 = 24.0;
 /// The curve follows the deltas from here to `MATCH_HIGH_HZ` (the span the
 /// tonal match is judged on) and is held flat beyond.
 pub const MATCH_LOW_HZ: f64 = 40.0;
@@ -68,9 +82,9 @@ const DYNAMIC_EQ_THRESHOLD_OVER_LOUD_DB: f64 = 1.0;
 pub(crate) struct TonePlan {
     pub eq: EqSettings,
     pub dynamic_eq: DynamicEqSettings,
-    /// The match curve as planned (empty when the EQ is off), for level
+    /// The match curves as planned (flat when the EQ is off), for level
     /// estimates further down the chain.
-    pub curve: Vec<MatchPoint>,
+    pub curves: ToneCurves,
     /// Predicted change of integrated loudness caused by the curve, LU.
     pub loudness_change_db: f64,
     /// The mix's band powers, when it has a tonal curve.
@@ -139,7 +153,7 @@ pub(crate) fn plan(
     let mut out = TonePlan {
         eq: EqSettings::default(),
         dynamic_eq: DynamicEqSettings::default(),
-        curve: Vec::new(),
+        curves: ToneCurves::default(),
         loudness_change_db: 0.0,
         powers,
     };
@@ -162,13 +176,18 @@ pub(crate) fn plan(
         return Ok(out);
     }
 
-    let offset_db = alignment_offset_db(tonal);
-    let curve = match_curve(ctx, tonal, offset_db, decisions);
-    if !curve.is_empty() {
+    let offset_db = alignment_offset_db(ctx, tonal);
+    let curves = ToneCurves {
+        mid: match_curve(ctx, tonal, offset_db, decisions),
+        side: side_curve(ctx, tonal, offset_db, decisions),
+    };
+    let side_moves = curves.side.as_ref().is_some_and(|s| !s.is_empty());
+    if !curves.mid.is_empty() || side_moves {
         out.eq.enabled = true;
         out.eq.match_eq = MatchEqSettings {
             enabled: true,
-            curve: curve.clone(),
+            curve: curves.mid.clone(),
+            side_curve: curves.side.clone(),
             max_boost_db: max_boost(ctx),
             max_cut_db: max_cut(ctx),
             smoothing_octaves: 1.0 / 3.0,
@@ -181,10 +200,10 @@ pub(crate) fn plan(
         out.eq.high_pass = high_pass;
     }
     if let Some(powers) = &out.powers {
-        out.loudness_change_db = powers.loudness_change_db(&curve);
-        out.dynamic_eq = dynamic_eq(ctx, tonal, offset_db, powers, &curve, decisions);
+        out.loudness_change_db = powers.loudness_change_db(&curves);
+        out.dynamic_eq = dynamic_eq(ctx, tonal, offset_db, powers, &curves, decisions);
     }
-    out.curve = curve;
+    out.curves = curves;
     Ok(out)
 }
 
@@ -251,15 +270,71 @@ struct BandMove {
     absent: bool,
 }
 
+/// Each band's move, split into (compared, uncompared). Only compared
+/// bands become curve points (the curve is interpolated across the
+/// others): an uncompared band's delta reads 0, and judged with the slide
+/// it would turn into a move no measurement asked for.
+fn compared_moves(
+    ctx: &Ctx<'_>,
+    tonal: &TonalDeltas,
+    channel: Channel,
+    offset_db: f64,
+) -> (Vec<BandMove>, Vec<BandMove>) {
+    let compared_flags = tonal
+        .third_octave_centres_hz
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
+        .map(|(i, _)| match channel {
+            Channel::Mid => tonal.mid_is_compared(i),
+            Channel::Side => tonal.side_is_compared(i),
+        });
+    let (mut compared, mut uncompared) = (Vec::new(), Vec::new());
+    for (m, flag) in band_moves(ctx, tonal, channel, offset_db)
+        .into_iter()
+        .zip(compared_flags)
+    {
+        if flag {
+            compared.push(m);
+        } else {
+            uncompared.push(m);
+        }
+    }
+    (compared, uncompared)
+}
+
+/// Which curve a set of moves is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Mid,
+    Side,
+}
+
 /// Each band's move toward the target, judged with `offset_db` added to
-/// every delta.
-fn band_moves(ctx: &Ctx<'_>, tonal: &TonalDeltas, offset_db: f64) -> Vec<BandMove> {
+/// every delta (`deltas`: MID or SIDE, on the tonal centres).
+fn band_moves(
+    ctx: &Ctx<'_>,
+    tonal: &TonalDeltas,
+    channel: Channel,
+    offset_db: f64,
+) -> Vec<BandMove> {
     let (boost_limit, cut_limit) = (max_boost(ctx), max_cut(ctx));
     let deadband = deadband_db(ctx);
+    let deltas: &[Db] = match channel {
+        Channel::Mid => &tonal.mid_db,
+        Channel::Side => &tonal.side_db,
+    };
+    // A reference is matched, so a band far below it is lifted as far as
+    // the EQ goes, unless (SIDE) the mix has next to no stereo content
+    // there: lifting that would raise little but noise and phasiness.
+    let skip_unreachable = |f_hz: f64| match channel {
+        Channel::Mid => !ctx.reference_mode,
+        Channel::Side => !ctx.reference_mode || side_negligible(ctx.analysis, f_hz),
+    };
     tonal
         .third_octave_centres_hz
         .iter()
-        .zip(&tonal.mid_db)
+        .zip(deltas)
         .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
         .map(|(f, d)| {
             let spread_db = profile_spread_db(ctx, f.0);
@@ -269,7 +344,7 @@ fn band_moves(ctx: &Ctx<'_>, tonal: &TonalDeltas, offset_db: f64) -> Vec<BandMov
             let limit = if judged > 0.0 { boost_limit } else { cut_limit };
             // Judged without the intensity's tolerance, so that more
             // intensity never turns a boost off.
-            let absent = judged > 0.0 && judged - deadband > boost_limit;
+            let absent = judged > 0.0 && judged - deadband > boost_limit && skip_unreachable(f.0);
             BandMove {
                 f_hz: f.0,
                 delta_db: d.0,
@@ -311,13 +386,16 @@ fn curve_of(moves: &[BandMove]) -> Vec<MatchPoint> {
 /// are far off, which are the ones to move). Moves are judged against the
 /// slid target. A master made this way is slid the same way the second
 /// time, so what was brought within tolerance stays there.
-fn alignment_offset_db(tonal: &TonalDeltas) -> f64 {
+fn alignment_offset_db(ctx: &Ctx<'_>, tonal: &TonalDeltas) -> f64 {
     let mut deltas: Vec<f64> = tonal
         .third_octave_centres_hz
         .iter()
         .zip(&tonal.mid_db)
-        .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
-        .map(|(_, d)| d.0)
+        .enumerate()
+        .filter(|&(i, (f, _))| {
+            (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0) && tonal.mid_is_compared(i)
+        })
+        .map(|(_, (_, d))| d.0)
         .collect();
     deltas.sort_by(f64::total_cmp);
     let n = deltas.len();
@@ -326,7 +404,12 @@ fn alignment_offset_db(tonal: &TonalDeltas) -> f64 {
         _ if n % 2 == 1 => deltas[n / 2],
         _ => 0.5 * (deltas[n / 2 - 1] + deltas[n / 2]),
     };
-    (-median).clamp(-MAX_ALIGNMENT_DB, MAX_ALIGNMENT_DB)
+    let bound = if ctx.reference_mode {
+        REFERENCE_MAX_ALIGNMENT_DB
+    } else {
+        MAX_ALIGNMENT_DB
+    };
+    (-median).clamp(-bound, bound)
 }
 
 /// The alignment never slides the target further than this, dB.
@@ -338,7 +421,7 @@ fn match_curve(
     offset_db: f64,
     decisions: &mut Vec<Decision>,
 ) -> Vec<MatchPoint> {
-    let moves = band_moves(ctx, tonal, offset_db);
+    let (moves, _) = compared_moves(ctx, tonal, Channel::Mid, offset_db);
 
     let largest = moves
         .iter()
@@ -370,8 +453,8 @@ fn match_curve(
         return Vec::new();
     }
 
-    describe_moves(ctx, &moves, decisions);
-    describe_absent(ctx, &moves, decisions);
+    describe_moves(ctx, &moves, Channel::Mid, decisions);
+    describe_absent(ctx, &moves, Channel::Mid, decisions);
     if offset_db.abs() >= OFFSET_NOTED_DB {
         decisions.push(decision(
             PlanStage::Eq,
@@ -384,12 +467,110 @@ fn match_curve(
     curve_of(&moves)
 }
 
+fn channel_prefix(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Mid => "",
+        Channel::Side => "SIDE ",
+    }
+}
+
+/// Reference mode only, both tracks stereo: the SIDE curve, judged on the
+/// same slid target as the MID (the slide is a level, and MID and SIDE
+/// share it). `Some(empty)` when the SIDE is already within tolerance: the
+/// EQ must still keep it apart from the MID's moves.
+fn side_curve(
+    ctx: &Ctx<'_>,
+    tonal: &TonalDeltas,
+    offset_db: f64,
+    decisions: &mut Vec<Decision>,
+) -> Option<Vec<MatchPoint>> {
+    let reference = ctx.reference.filter(|_| ctx.reference_mode)?;
+    let stereo = |a: &Analysis| a.source_channels >= 2 && !a.health.mono_in_stereo;
+    if !stereo(ctx.analysis) || !stereo(reference) || tonal.side_db.len() != tonal.mid_db.len() {
+        return None;
+    }
+    if tonal.side_db.iter().any(|d| !d.0.is_finite()) {
+        return None;
+    }
+    let (mut moves, uncompared) = compared_moves(ctx, tonal, Channel::Side, offset_db);
+    // Where the reference has no SIDE at all but the mix has (mono lows in
+    // the reference), there is nothing to compare; the match is as deep a
+    // cut as the EQ gives.
+    for mut m in uncompared {
+        if side_is_empty(reference, m.f_hz) && !side_is_empty(ctx.analysis, m.f_hz) {
+            m.gain_db = -max_cut(ctx) * ctx.strength;
+            m.absent = false;
+            m.limited = true;
+            moves.push(m);
+        }
+    }
+    moves.sort_by(|a, b| a.f_hz.total_cmp(&b.f_hz));
+    if moves.iter().all(|m| m.gain_db.abs() < MIN_CURVE_MOVE_DB) {
+        decisions.push(decision(
+            PlanStage::Eq,
+            format!(
+                "SIDE left alone: every 1/3 octave {}–{} within its tolerance of {} (the EQ works on mid and side so it stays so)",
+                fmt_hz(MATCH_LOW_HZ),
+                fmt_hz(MATCH_HIGH_HZ),
+                ctx.target_name
+            ),
+        ));
+        return Some(Vec::new());
+    }
+    describe_moves(ctx, &moves, Channel::Side, decisions);
+    describe_absent(ctx, &moves, Channel::Side, decisions);
+    Some(curve_of(&moves))
+}
+
+/// A SIDE band this far under the MID band carries no stereo content worth
+/// lifting (a mono source panned, or the reverb tail of one).
+pub const SIDE_NEGLIGIBLE_BELOW_MID_DB: f64 = 30.0;
+
+/// Whether the mix's SIDE at `f_hz` is negligible beside its MID.
+fn side_negligible(analysis: &Analysis, f_hz: f64) -> bool {
+    const SAME_CENTRE_RELATIVE: f64 = 0.02;
+    let Some(tonal) = analysis.tonal.as_ref() else {
+        return true;
+    };
+    tonal
+        .third_octave_centres_hz
+        .iter()
+        .zip(tonal.mid_db.iter().zip(&tonal.side_db))
+        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
+        .is_none_or(|(_, (mid, side))| side.0 - mid.0 < -SIDE_NEGLIGIBLE_BELOW_MID_DB)
+}
+
+/// Whether a track's SIDE holds nothing in the 1/3 octave at `f_hz` (at
+/// the analysis floor, or further below its loudness than any programme).
+fn side_is_empty(analysis: &Analysis, f_hz: f64) -> bool {
+    const SAME_CENTRE_RELATIVE: f64 = 0.02;
+    const EMPTY_BELOW_LOUDNESS_DB: f64 = 100.0;
+    let (Some(tonal), Some(loudness)) =
+        (analysis.tonal.as_ref(), analysis.loudness.integrated_lufs)
+    else {
+        return false;
+    };
+    tonal
+        .third_octave_centres_hz
+        .iter()
+        .zip(&tonal.side_db)
+        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
+        .is_some_and(|(_, d)| {
+            d.0 <= tonal.floor_db.0 || d.0 - loudness.0 < -EMPTY_BELOW_LOUDNESS_DB
+        })
+}
+
 /// An alignment at least this large is explained in the plan.
 const OFFSET_NOTED_DB: f64 = 0.3;
 
 /// One decision per region of the curve that moves one way: the peak of
 /// the region, what the mix measured there and the target.
-fn describe_moves(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decision>) {
+fn describe_moves(
+    ctx: &Ctx<'_>,
+    moves: &[BandMove],
+    channel: Channel,
+    decisions: &mut Vec<Decision>,
+) {
     let mut start = 0;
     while start < moves.len() {
         let sign = moves[start].gain_db.signum();
@@ -451,7 +632,8 @@ fn describe_moves(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decisio
             decisions.push(decision(
                 PlanStage::Eq,
                 format!(
-                    "{verb} {:.1} dB at {}{span}: {} {:.1} dB {side} {}{notes}",
+                    "{}{verb} {:.1} dB at {}{span}: {} {:.1} dB {side} {}{notes}",
+                    channel_prefix(channel),
                     peak.gain_db.abs(),
                     fmt_hz(peak.f_hz),
                     band_name(peak.f_hz),
@@ -466,7 +648,12 @@ fn describe_moves(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decisio
 
 /// One decision per run of bands left alone because a boost could not
 /// reach the target there.
-fn describe_absent(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decision>) {
+fn describe_absent(
+    ctx: &Ctx<'_>,
+    moves: &[BandMove],
+    channel: Channel,
+    decisions: &mut Vec<Decision>,
+) {
     for run in moves.chunk_by(|a, b| a.absent == b.absent) {
         let (Some(first), Some(last)) = (run.first(), run.last()) else {
             continue;
@@ -486,7 +673,8 @@ fn describe_absent(ctx: &Ctx<'_>, moves: &[BandMove], decisions: &mut Vec<Decisi
         decisions.push(decision(
             PlanStage::Eq,
             format!(
-                "{span} left alone: {} up to {:.1} dB below {}, more than a {} dB mastering boost should lift (a gap that large is the mix's to fill; boosting it would mostly raise noise)",
+                "{}{span} left alone: {} up to {:.1} dB below {}, more than a {} dB mastering boost should lift (a gap that large is the mix's to fill; boosting it would mostly raise noise)",
+                channel_prefix(channel),
                 band_name(deepest.f_hz),
                 deepest.delta_db,
                 ctx.target_name,
@@ -562,7 +750,7 @@ fn dc_blocking_high_pass(
         .dc_offset
         .iter()
         .filter(|o| o.is_finite() && **o != 0.0)
-        .map(|&o| lacquer_core::Db::from_amplitude(o).0)
+        .map(|&o| Db::from_amplitude(o).0)
         .fold(f64::NEG_INFINITY, f64::max);
     let lift_db = gain_to_target_db.max(0.0);
     if worst_dbfs + lift_db < lacquer_core::analysis::DC_OFFSET_WARN_DBFS {
@@ -603,7 +791,7 @@ fn dynamic_eq(
     tonal: &TonalDeltas,
     offset_db: f64,
     powers: &BandPowers,
-    curve: &[MatchPoint],
+    curves: &ToneCurves,
     decisions: &mut Vec<Decision>,
 ) -> DynamicEqSettings {
     type Preset = fn(f64, f64) -> DynamicEqBandSettings;
@@ -648,13 +836,13 @@ fn dynamic_eq(
             shape.frequency_hz * 2f64.powf(-half),
             shape.frequency_hz * 2f64.powf(half),
         );
-        let Some(level) = powers.level_db(low, high, curve, |_| 1.0) else {
+        let Some(level) = powers.level_db(low, high, curves, |_| 1.0) else {
             continue;
         };
         let threshold =
             (level + DETECTOR_CREST_DB + loud_offset + DYNAMIC_EQ_THRESHOLD_OVER_LOUD_DB)
                 .clamp(-120.0, 24.0);
-        let static_cut = -curve_gain_db(curve, shape.frequency_hz);
+        let static_cut = -curve_gain_db(&curves.mid, shape.frequency_hz);
         let static_note = if static_cut > 0.05 {
             format!(", on top of the static {static_cut:.1} dB cut")
         } else {

@@ -10,11 +10,14 @@ use common::*;
 use lacquer_core::{GenreChoice, Intent};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
+use lacquer_plan::{
+    PROFILE_MAX_BOOST_DB, PROFILE_MAX_CUT_DB, REFERENCE_MAX_BOOST_DB, REFERENCE_MAX_CUT_DB,
+};
 use lacquer_testkit::Rng;
 
 const CASES: u64 = 200;
-/// The planner's own limits (see `tone` and `dynamics`).
-const MAX_EQ_MOVE_DB: f64 = 8.0;
+/// The planner's own limit (see `dynamics`); the EQ's are the published
+/// constants, per intent.
 const MAX_DYNAMIC_CUT_DB: f64 = 4.0;
 
 fn between(rng: &mut Rng, lo: f64, hi: f64) -> f64 {
@@ -109,9 +112,15 @@ fn random_inputs_give_valid_finite_bounded_plans() -> Result<()> {
         assert!(all_numbers_finite(&json), "case {case}");
         assert!(plan.settings.gain_db.is_finite(), "case {case}");
         let s = &plan.settings;
-        for p in &s.eq.match_eq.curve {
+        let (max_boost, max_cut) = if scenario.options.intent == Intent::Reference {
+            (REFERENCE_MAX_BOOST_DB, REFERENCE_MAX_CUT_DB)
+        } else {
+            (PROFILE_MAX_BOOST_DB, PROFILE_MAX_CUT_DB)
+        };
+        let side = s.eq.match_eq.side_curve.iter().flatten();
+        for p in s.eq.match_eq.curve.iter().chain(side) {
             assert!(
-                p.gain_db.is_finite() && p.gain_db.abs() <= MAX_EQ_MOVE_DB,
+                p.gain_db.is_finite() && (-max_cut..=max_boost).contains(&p.gain_db),
                 "case {case}: {p:?}"
             );
         }

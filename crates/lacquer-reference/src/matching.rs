@@ -37,7 +37,8 @@ pub fn deltas_vs_profile(
         names_weights.iter().cloned().unzip()
     };
     let target_curve = profile_curve(profile);
-    let tonal = NormalisedCurve::from_analysis(mix).map(|m| tonal_deltas(&m, &target_curve));
+    let tonal = NormalisedCurve::from_analysis(mix)
+        .map(|m| tonal_deltas(&m, &target_curve, Smoothing::Thirds));
     let dynamics = &profile.dynamics;
     let stereo = &profile.stereo;
     let towards_range =
@@ -72,7 +73,7 @@ pub fn deltas_vs_reference(mix: &Analysis, reference: &Analysis, reference_path:
         NormalisedCurve::from_analysis(mix),
         NormalisedCurve::from_analysis(reference),
     ) {
-        (Some(m), Some(r)) => Some(tonal_deltas(&m, &r)),
+        (Some(m), Some(r)) => Some(tonal_deltas(&m, &r, Smoothing::None)),
         _ => None,
     };
     let diff = |target: Option<f64>, actual: Option<f64>| match (target, actual) {
@@ -132,8 +133,25 @@ pub(crate) fn profile_curve(profile: &Profile) -> NormalisedCurve {
     }
 }
 
+/// How the per-band deltas are smoothed before the planner reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Smoothing {
+    /// Over neighbouring thirds ([`smooth_thirds`]): a profile is an average
+    /// of many tracks, and a mix's detail against it is not a target.
+    Thirds,
+    /// None: a reference is one measured track, its full-length band levels
+    /// are steady estimates, and smoothing would misread a mix whose energy
+    /// sits in one third (a sub-bass tone reads as a dip beside its
+    /// neighbours' excess). The match EQ smooths its own curve anyway.
+    None,
+}
+
 /// Tonal deltas on the mix's band grid (the bands a planner can act on).
-fn tonal_deltas(mix: &NormalisedCurve, target: &NormalisedCurve) -> TonalDeltas {
+fn tonal_deltas(
+    mix: &NormalisedCurve,
+    target: &NormalisedCurve,
+    smoothing: Smoothing,
+) -> TonalDeltas {
     let pair = |mix_values: &[Option<f64>], target_at: &dyn Fn(f64) -> Option<f64>| {
         mix.centres_hz
             .iter()
@@ -162,10 +180,16 @@ fn tonal_deltas(mix: &NormalisedCurve, target: &NormalisedCurve) -> TonalDeltas 
         in_mean_range.iter().sum::<f64>() / in_mean_range.len() as f64
     };
 
+    let smooth = |raw: &[Option<f64>]| match smoothing {
+        Smoothing::Thirds => smooth_thirds(raw),
+        Smoothing::None => raw.iter().map(|d| d.unwrap_or(0.0)).collect(),
+    };
     TonalDeltas {
         third_octave_centres_hz: mix.centres_hz.iter().map(|&c| Hz(c)).collect(),
-        mid_db: smooth_thirds(&raw_mid).into_iter().map(Db).collect(),
-        side_db: smooth_thirds(&raw_side).into_iter().map(Db).collect(),
+        mid_db: smooth(&raw_mid).into_iter().map(Db).collect(),
+        side_db: smooth(&raw_side).into_iter().map(Db).collect(),
+        mid_compared: raw_mid.iter().map(Option::is_some).collect(),
+        side_compared: raw_side.iter().map(Option::is_some).collect(),
         bands_db: six_band_deltas(&mix.centres_hz, &mid_pairs),
         mean_abs_db: Db(mean_abs_db),
     }

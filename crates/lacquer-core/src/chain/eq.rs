@@ -86,7 +86,14 @@ pub struct MatchEqSettings {
     pub enabled: bool,
     /// Points in any order; gains between points are interpolated in
     /// log-frequency, and held flat beyond the first and last point.
+    /// Applied to left and right alike, or to the MID when `side_curve` is
+    /// given.
     pub curve: Vec<MatchPoint>,
+    /// A separate curve for the SIDE (same rules as `curve`): the EQ then
+    /// works on mid and side, which is how a reference's stereo image is
+    /// matched band by band. `None`: left/right processing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side_curve: Option<Vec<MatchPoint>>,
     /// Largest boost applied anywhere (dB, ≥ 0).
     pub max_boost_db: f64,
     /// Largest cut applied anywhere (dB, given as a positive number).
@@ -101,6 +108,7 @@ impl Default for MatchEqSettings {
         Self {
             enabled: false,
             curve: Vec::new(),
+            side_curve: None,
             max_boost_db: 6.0,
             max_cut_db: 6.0,
             smoothing_octaves: 1.0 / 3.0,

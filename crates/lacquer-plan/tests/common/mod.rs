@@ -326,6 +326,8 @@ pub fn deltas_from_curves(
         third_octave_centres_hz: centres.iter().map(|&f| Hz(f)).collect(),
         mid_db: smoothed.iter().map(|&d| Db(d)).collect(),
         side_db: smoothed.iter().map(|&d| Db(d)).collect(),
+        mid_compared: vec![true; centres.len()],
+        side_compared: vec![true; centres.len()],
         bands_db: bands,
         mean_abs_db: Db(mean_abs_db(centres, target_curve, mix_curve)),
     }
