@@ -32,7 +32,7 @@ use lacquer_core::chain::{
     DynamicEqBandSettings, DynamicEqSettings, EqSettings, HighPassSettings, HighPassSlope,
     MatchEqSettings, MatchPoint,
 };
-use lacquer_core::{Db, Decision, PlanStage, TonalDeltas};
+use lacquer_core::{Db, Decision, Hz, PlanStage, TonalDeltas};
 
 /// Against a profile: differences smaller than this are left alone, and
 /// larger ones are reduced by it (a soft deadband, so the curve has no
@@ -231,19 +231,23 @@ fn deadband_db(ctx: &Ctx<'_>) -> f64 {
     }
 }
 
+/// The value of the 1/3 octave centred at `f_hz` (nominal centres differ
+/// from exact ones by under 2 %), when `centres` has that band.
+fn band_at<'a, T>(centres: &[Hz], values: &'a [T], f_hz: f64) -> Option<&'a T> {
+    const SAME_CENTRE_RELATIVE: f64 = 0.02;
+    centres
+        .iter()
+        .zip(values)
+        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
+        .map(|(_, v)| v)
+}
+
 /// The genre's spread at `f_hz`, when the profile gives one.
 fn profile_spread_db(ctx: &Ctx<'_>, f_hz: f64) -> Option<f64> {
-    const SAME_CENTRE_RELATIVE: f64 = 0.02;
-    ctx.profile.and_then(|profile| {
-        profile
-            .tonal
-            .third_octave_centres_hz
-            .iter()
-            .zip(&profile.tonal.mid_spread_db)
-            .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
-            .map(|(_, s)| s.0)
-            .filter(|s| s.is_finite() && *s >= 0.0)
-    })
+    let tonal = &ctx.profile?.tonal;
+    band_at(&tonal.third_octave_centres_hz, &tonal.mid_spread_db, f_hz)
+        .map(|s| s.0)
+        .filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 /// How close to the target a band must come before it is left alone, dB:
@@ -528,36 +532,30 @@ pub const SIDE_NEGLIGIBLE_BELOW_MID_DB: f64 = 30.0;
 
 /// Whether the mix's SIDE at `f_hz` is negligible beside its MID.
 fn side_negligible(analysis: &Analysis, f_hz: f64) -> bool {
-    const SAME_CENTRE_RELATIVE: f64 = 0.02;
     let Some(tonal) = analysis.tonal.as_ref() else {
         return true;
     };
-    tonal
-        .third_octave_centres_hz
-        .iter()
-        .zip(tonal.mid_db.iter().zip(&tonal.side_db))
-        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
-        .is_none_or(|(_, (mid, side))| side.0 - mid.0 < -SIDE_NEGLIGIBLE_BELOW_MID_DB)
+    let centres = &tonal.third_octave_centres_hz;
+    match (
+        band_at(centres, &tonal.mid_db, f_hz),
+        band_at(centres, &tonal.side_db, f_hz),
+    ) {
+        (Some(mid), Some(side)) => side.0 - mid.0 < -SIDE_NEGLIGIBLE_BELOW_MID_DB,
+        _ => true,
+    }
 }
 
 /// Whether a track's SIDE holds nothing in the 1/3 octave at `f_hz` (at
 /// the analysis floor, or further below its loudness than any programme).
 fn side_is_empty(analysis: &Analysis, f_hz: f64) -> bool {
-    const SAME_CENTRE_RELATIVE: f64 = 0.02;
     const EMPTY_BELOW_LOUDNESS_DB: f64 = 100.0;
     let (Some(tonal), Some(loudness)) =
         (analysis.tonal.as_ref(), analysis.loudness.integrated_lufs)
     else {
         return false;
     };
-    tonal
-        .third_octave_centres_hz
-        .iter()
-        .zip(&tonal.side_db)
-        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
-        .is_some_and(|(_, d)| {
-            d.0 <= tonal.floor_db.0 || d.0 - loudness.0 < -EMPTY_BELOW_LOUDNESS_DB
-        })
+    band_at(&tonal.third_octave_centres_hz, &tonal.side_db, f_hz)
+        .is_some_and(|d| d.0 <= tonal.floor_db.0 || d.0 - loudness.0 < -EMPTY_BELOW_LOUDNESS_DB)
 }
 
 /// An alignment at least this large is explained in the plan.
@@ -685,13 +683,7 @@ fn describe_absent(
 }
 
 fn delta_at(tonal: &TonalDeltas, f_hz: f64) -> Option<f64> {
-    const SAME_CENTRE_RELATIVE: f64 = 0.02;
-    tonal
-        .third_octave_centres_hz
-        .iter()
-        .zip(&tonal.mid_db)
-        .find(|(c, _)| ((c.0 - f_hz) / f_hz).abs() < SAME_CENTRE_RELATIVE)
-        .map(|(_, d)| d.0)
+    band_at(&tonal.third_octave_centres_hz, &tonal.mid_db, f_hz).map(|d| d.0)
 }
 
 /// A 24 dB/oct high-pass when the mix carries far more infrasonic energy
