@@ -3,13 +3,21 @@
 //!
 //! Every file is measured on its own; one bad file does not stop the others,
 //! but it does decide the exit status, so a script can trust `$?`.
+//!
+//! Why a spool: the analysis reads the audio twice (loudness and peaks
+//! first, then everything gated on them), and a file held whole in memory
+//! would cap the length a user can measure. The decoded audio goes to a
+//! spool that moves to a temporary file past a few minutes, so memory does
+//! not grow with the file (the same limit as `lacquer master`).
 
 use crate::exit::{Code, error_chain};
 use anyhow::Result;
 use clap::Args;
+use lacquer_analysis::FirstPass;
 use lacquer_core::analysis::{Analysis, AnalysisWarning, SixBands};
-use lacquer_core::{AudioBuffer, Db, Lufs};
-use lacquer_io::{DecodeOptions, Decoded, decode_file};
+use lacquer_core::{Db, Lufs};
+use lacquer_engine::pipeline::MAX_INPUT_SECONDS;
+use lacquer_io::{DEFAULT_SPILL_FRAMES, DecodeOptions, Spool, SpoolWriter, decode_stream};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,8 +32,9 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     json: bool,
 
-    /// Refuse inputs longer than this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = DecodeOptions::default().max_duration_seconds)]
+    /// Refuse inputs longer than this many seconds (memory does not grow
+    /// with length: long files are measured from a temporary file).
+    #[arg(long, value_name = "SECONDS", default_value_t = MAX_INPUT_SECONDS)]
     max_duration: f64,
 }
 
@@ -109,8 +118,14 @@ fn measure(file: &Path, options: &DecodeOptions) -> Entry {
         file: file.to_path_buf(),
         error: ErrorEntry { kind, message },
     };
-    let decoded = match decode_file(file, options) {
-        Ok(d) => d,
+    // The rate is known once the decode is done; the spool stores samples
+    // only, so it is set at the end.
+    let mut writer = SpoolWriter::new(0, 2, DEFAULT_SPILL_FRAMES);
+    let decoded = decode_stream(file, options, |left: &[f32], right: &[f32]| {
+        writer.push(&[left, right])
+    });
+    let source = match decoded {
+        Ok(source) => source,
         Err(e) => {
             let kind = if e.is_invalid_input() {
                 "invalid_input"
@@ -120,15 +135,30 @@ fn measure(file: &Path, options: &DecodeOptions) -> Entry {
             return failed(kind, error_chain(&e));
         }
     };
-    let buffer = analysis_input(&decoded);
-    let analysis = match lacquer_analysis::analyze(&buffer) {
+    let spool = match writer.with_sample_rate(source.sample_rate).finish() {
+        Ok(spool) => spool,
+        Err(e) => {
+            return failed(
+                "failure",
+                format!(
+                    "{}: keeping the decoded audio failed: {}",
+                    file.display(),
+                    error_chain(&e)
+                ),
+            );
+        }
+    };
+    // The decoder hands out stereo; a mono source is measured as what it
+    // is (one channel), so it is not reported as "mono in a stereo file".
+    let channels = if source.channels == 1 { 1 } else { 2 };
+    let analysis = match analyse(&spool, channels) {
         Ok(a) => a,
         // The decoder already validated the samples, so this is our bug or
         // a limit we did not foresee, not the user's file.
         Err(e) => {
             return failed(
                 "failure",
-                format!("{}: analysis failed: {e}", file.display()),
+                format!("{}: analysis failed: {e:#}", file.display()),
             );
         }
     };
@@ -140,7 +170,7 @@ fn measure(file: &Path, options: &DecodeOptions) -> Entry {
             warning,
         })
         .collect();
-    let s = &decoded.source;
+    let s = &source;
     Entry::Measured {
         file: file.to_path_buf(),
         source: SourceSummary {
@@ -157,19 +187,22 @@ fn measure(file: &Path, options: &DecodeOptions) -> Entry {
     }
 }
 
-/// The decoder always hands out stereo; a mono source is measured as what it
-/// is (one channel), so it is not reported as "mono in a stereo file".
-fn analysis_input(decoded: &Decoded) -> std::borrow::Cow<'_, AudioBuffer> {
-    use std::borrow::Cow;
-    if decoded.source.channels == 1 {
-        let mono = decoded.buffer.channel(0).to_vec();
-        match AudioBuffer::new(decoded.buffer.sample_rate(), vec![mono]) {
-            Ok(b) => Cow::Owned(b),
-            Err(_) => Cow::Borrowed(&decoded.buffer),
-        }
-    } else {
-        Cow::Borrowed(&decoded.buffer)
-    }
+/// Frames per piece read back from the spool.
+const ANALYSIS_BLOCK_FRAMES: usize = 1 << 16;
+
+/// The two streamed analysis passes over the first `channels` channels of
+/// `spool` (the same result as analysing the whole buffer at once).
+fn analyse(spool: &Spool, channels: usize) -> Result<Analysis> {
+    let mut first = FirstPass::new(spool.sample_rate(), channels)?.parallel(true);
+    spool.for_each_block(ANALYSIS_BLOCK_FRAMES, |piece| {
+        first.push(&piece[..channels]).map_err(anyhow::Error::from)
+    })?;
+    let measured = first.finish()?;
+    let mut second = measured.second_pass();
+    spool.for_each_block(ANALYSIS_BLOCK_FRAMES, |piece| {
+        second.push(&piece[..channels]).map_err(anyhow::Error::from)
+    })?;
+    Ok(second.finish()?)
 }
 
 fn render_table(entry: &Entry) -> String {

@@ -198,3 +198,53 @@ fn input_files_are_not_modified() {
     lacquer().arg("analyze").arg(&path).assert().success();
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+#[test]
+fn files_longer_than_half_an_hour_are_measured() {
+    // 31 minutes of a 1 kHz tone of amplitude 0.1, mono 16-bit 8 kHz
+    // (30 MB): past the 30-minute limit a whole-file decode kept, small
+    // enough for a test. Its loudness is known: mean square 0.005, BS.1770's
+    // −0.691 cancels the K-weighting's gain near 1 kHz, and a mono file is
+    // measured as dual mono (played on two speakers, +3.01 dB), so
+    // 10·log10(2 · 0.005) = −20.0 LUFS.
+    const EXPECTED_LUFS: f64 = -20.0;
+    /// BS.1770 meters agree within 0.1 LU on steady tones (EBU Tech 3341).
+    const TOL_LU: f64 = 0.1;
+    const SECONDS: u32 = 31 * 60;
+    const RATE: u32 = 8_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    let amplitude = 0.1 * f64::from(i16::MAX);
+    for n in 0..SECONDS * RATE {
+        let phase = 2.0 * std::f64::consts::PI * 1_000.0 * f64::from(n) / f64::from(RATE);
+        w.write_sample((amplitude * phase.sin()).round() as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+
+    let out = lacquer()
+        .args(["analyze", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = &v.as_array().unwrap()[0];
+    let duration = entry["analysis"]["duration_seconds"].as_f64().unwrap();
+    assert!((duration - f64::from(SECONDS)).abs() < 1e-6, "{duration}");
+    let lufs = entry["analysis"]["loudness"]["integrated_lufs"]
+        .as_f64()
+        .unwrap();
+    assert!((lufs - EXPECTED_LUFS).abs() <= TOL_LU, "{lufs}");
+}
