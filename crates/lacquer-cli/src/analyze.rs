@@ -4,20 +4,19 @@
 //! Every file is measured on its own; one bad file does not stop the others,
 //! but it does decide the exit status, so a script can trust `$?`.
 //!
-//! Why a spool: the analysis reads the audio twice (loudness and peaks
-//! first, then everything gated on them), and a file held whole in memory
-//! would cap the length a user can measure. The decoded audio goes to a
-//! spool that moves to a temporary file past a few minutes, so memory does
-//! not grow with the file (the same limit as `lacquer master`).
+//! The analysis reads the audio twice (loudness and peaks first, then
+//! everything gated on them), from a spool (see `spooled`): memory does not
+//! grow with the file, and the length limit is `lacquer master`'s.
 
-use crate::exit::{Code, error_chain};
+use crate::exit::Code;
+use crate::spooled::decode_to_spool;
 use anyhow::Result;
 use clap::Args;
 use lacquer_analysis::FirstPass;
 use lacquer_core::analysis::{Analysis, AnalysisWarning, SixBands};
 use lacquer_core::{Db, Lufs};
 use lacquer_engine::pipeline::MAX_INPUT_SECONDS;
-use lacquer_io::{DEFAULT_SPILL_FRAMES, DecodeOptions, Spool, SpoolWriter, decode_stream};
+use lacquer_io::{DecodeOptions, Spool};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -118,34 +117,15 @@ fn measure(file: &Path, options: &DecodeOptions) -> Entry {
         file: file.to_path_buf(),
         error: ErrorEntry { kind, message },
     };
-    // The rate is known once the decode is done; the spool stores samples
-    // only, so it is set at the end.
-    let mut writer = SpoolWriter::new(0, 2, DEFAULT_SPILL_FRAMES);
-    let decoded = decode_stream(file, options, |left: &[f32], right: &[f32]| {
-        writer.push(&[left, right])
-    });
-    let source = match decoded {
-        Ok(source) => source,
+    let (spool, source) = match decode_to_spool(file, options) {
+        Ok(decoded) => decoded,
         Err(e) => {
-            let kind = if e.is_invalid_input() {
+            let kind = if e.invalid_input {
                 "invalid_input"
             } else {
                 "failure"
             };
-            return failed(kind, error_chain(&e));
-        }
-    };
-    let spool = match writer.with_sample_rate(source.sample_rate).finish() {
-        Ok(spool) => spool,
-        Err(e) => {
-            return failed(
-                "failure",
-                format!(
-                    "{}: keeping the decoded audio failed: {}",
-                    file.display(),
-                    error_chain(&e)
-                ),
-            );
+            return failed(kind, e.message);
         }
     };
     // The decoder hands out stereo; a mono source is measured as what it

@@ -2,8 +2,9 @@
 //! sure it is.
 //!
 //! The model is loaded once and shared by every file. Each file is decoded
-//! and classified on its own: a bad file is reported by name and decides the
-//! exit status, but does not stop the others.
+//! (into a spool: see `spooled`) and classified on its own: a bad file is
+//! reported by name and decides the exit status, but does not stop the
+//! others.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,12 +12,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::Args;
 use lacquer_core::GenreScores;
+use lacquer_engine::pipeline::MAX_INPUT_SECONDS;
 use lacquer_genre::GenreModel;
-use lacquer_io::{DecodeOptions, decode_file};
+use lacquer_io::DecodeOptions;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::exit::{Code, error_chain};
+use crate::spooled::decode_to_spool;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -62,8 +65,9 @@ pub struct ClassifyArgs {
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     max_patches: u32,
 
-    /// Refuse inputs longer than this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = DecodeOptions::default().max_duration_seconds)]
+    /// Refuse inputs longer than this many seconds (memory does not grow
+    /// with length: long files are read from a temporary file).
+    #[arg(long, value_name = "SECONDS", default_value_t = MAX_INPUT_SECONDS)]
     max_duration: f64,
 }
 
@@ -178,11 +182,11 @@ fn classify_file(
         file: file.to_path_buf(),
         error,
     };
-    let decoded = match decode_file(file, options) {
-        Ok(d) => d,
-        Err(e) => return failed(ErrorEntry::new(e.is_invalid_input(), error_chain(&e))),
+    let spool = match decode_to_spool(file, options) {
+        Ok((spool, _)) => spool,
+        Err(e) => return failed(ErrorEntry::new(e.invalid_input, e.message)),
     };
-    match model.classify(&decoded.buffer) {
+    match model.classify(&spool) {
         Ok(scores) => {
             let (genre, confidence) = scores
                 .top()

@@ -13,6 +13,7 @@ mod master;
 mod matching;
 mod plan_cmd;
 mod profile;
+mod spooled;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

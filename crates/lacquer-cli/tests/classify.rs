@@ -235,3 +235,34 @@ fn top_zero_is_a_usage_error() -> Result<()> {
         .stderr(predicate::str::contains("--top"));
     Ok(())
 }
+
+#[test]
+fn files_longer_than_half_an_hour_are_classified() -> Result<()> {
+    // 31 minutes (past the 30-minute limit a whole-file decode kept), mono
+    // 16-bit 8 kHz so the file stays small (30 MB).
+    let dir = tempfile::tempdir()?;
+    let model = stand_in_model(dir.path(), |_| {})?;
+    let path = dir.path().join("long.wav");
+    let tone = lacquer_testkit::sine(8_000, 31.0 * 60.0, 1_000.0, -20.0, 0.0);
+    let long = lacquer_core::AudioBuffer::new(8_000, vec![tone])?;
+    write_file(
+        &long,
+        &path,
+        OutputFormat::Wav(WavEncoding::Pcm16),
+        Overwrite::Refuse,
+    )?;
+    let out = lacquer()?
+        .args(["classify", "--json", "--model"])
+        .arg(&model)
+        .arg(&path)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    let genre = v[0]["genre"].as_str().context("a genre")?;
+    ensure!(!genre.is_empty());
+    Ok(())
+}
