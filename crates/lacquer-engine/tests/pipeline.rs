@@ -14,7 +14,7 @@ use lacquer_core::{AudioBuffer, ChainSettings, GenreChoice, Intent, PlanOptions}
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
 use lacquer_engine::loudness_loop::LOUDNESS_TOLERANCE_LU;
-use lacquer_engine::pipeline::{Engine, EngineConfig, default_model_path};
+use lacquer_engine::pipeline::{Engine, EngineConfig, ReferenceTrack, default_model_path};
 use lacquer_engine::report::Device;
 use lacquer_engine::{ExportOptions, Steering, TonalCurve, master_decoded};
 use lacquer_io::{DecodeOptions, OutputFormat, Overwrite, WavEncoding, decode_file, write_file};
@@ -212,18 +212,17 @@ fn distance(a: &lacquer_core::Analysis, b: &lacquer_core::Analysis) -> f64 {
         .unwrap()
 }
 
-#[test]
-fn reference_mode_halves_the_tonal_distance_and_matches_loudness() {
-    // The same music; the mix is a dull, bass-heavy, quieter version of
-    // the reference (a known tilt of +5 dB below 250 Hz, −5 dB above 3 kHz).
-    let reference = demo_mix(44_100, 20.0, -1.0, 77);
-    let mut mix = tilt(&reference, 5.0, -5.0);
-    mix.apply_gain(0.5);
+/// Writes `mix` and `reference` as files and masters the mix in reference
+/// mode at the default settings; returns the master and the measured
+/// reference.
+fn master_against_reference(
+    mix: &AudioBuffer,
+    reference: &AudioBuffer,
+) -> (lacquer_engine::mastering::Mastered, ReferenceTrack) {
     let dir = tempfile::tempdir().unwrap();
     let (mix_path, ref_path) = (dir.path().join("mix.wav"), dir.path().join("ref.wav"));
-    write_wav(&mix, &mix_path);
-    write_wav(&reference, &ref_path);
-
+    write_wav(mix, &mix_path);
+    write_wav(reference, &ref_path);
     let engine = engine(false);
     let reference = engine.load_reference(&ref_path).unwrap();
     let options = PlanOptions {
@@ -239,6 +238,17 @@ fn reference_mode_halves_the_tonal_distance_and_matches_loudness() {
             device(),
         )
         .unwrap();
+    (m, reference)
+}
+
+#[test]
+fn reference_mode_halves_the_tonal_distance_and_matches_loudness() {
+    // The same music; the mix is a dull, bass-heavy, quieter version of
+    // the reference (a known tilt of +5 dB below 250 Hz, −5 dB above 3 kHz).
+    let reference = demo_mix(44_100, 20.0, -1.0, 77);
+    let mut mix = tilt(&reference, 5.0, -5.0);
+    mix.apply_gain(0.5);
+    let (m, reference) = master_against_reference(&mix, &reference);
     let before = distance(&m.report.input_analysis, &reference.analysis);
     let after = distance(&m.report.output_analysis, &reference.analysis);
     let ref_lufs = reference.analysis.loudness.integrated_lufs.unwrap().0;
@@ -302,26 +312,7 @@ fn reference_mode_matches_the_side_curve_too() {
     let reference = demo_mix(44_100, 20.0, -1.0, 91);
     let mut mix = rescale_side(&tilt(&reference, 0.0, -4.0), 10f32.powf(8.0 / 20.0));
     mix.apply_gain(0.5);
-    let dir = tempfile::tempdir().unwrap();
-    let (mix_path, ref_path) = (dir.path().join("mix.wav"), dir.path().join("ref.wav"));
-    write_wav(&mix, &mix_path);
-    write_wav(&reference, &ref_path);
-
-    let engine = engine(false);
-    let reference = engine.load_reference(&ref_path).unwrap();
-    let options = PlanOptions {
-        intent: Intent::Reference,
-        ..PlanOptions::default()
-    };
-    let m = engine
-        .master_in_memory(
-            &mix_path,
-            Some(&reference),
-            &options,
-            &ExportOptions::default(),
-            device(),
-        )
-        .unwrap();
+    let (m, reference) = master_against_reference(&mix, &reference);
     let (input, output, target) = (
         &m.report.input_analysis,
         &m.report.output_analysis,
