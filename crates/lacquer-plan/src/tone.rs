@@ -17,12 +17,12 @@
 //!
 //! Reference mode is different in kind: the user named the sound they
 //! want, so the curve matches it rather than nudging toward a range. The
-//! slide is not bounded, the limits are those of a corrective match EQ, a
-//! band far below the reference is lifted as far as the limit allows, and
-//! the SIDE gets its own curve (the EQ then works on mid and side), since a
-//! reference's image is a spectrum too: matching one width figure while
-//! mono-folding the lows leaves the side curve further from the reference
-//! than the mix started.
+//! slide reaches as far as the EQ does, the limits are those of a
+//! corrective match EQ, a band far below the reference is lifted as far as
+//! the limit allows, and the SIDE gets its own curve (the EQ then works on
+//! mid and side), since a reference's image is a spectrum too: matching one
+//! width figure while mono-folding the lows leaves the side curve further
+//! from the reference than the mix started.
 
 use crate::error::PlanError;
 use crate::spectrum::{BandPowers, ToneCurves, curve_gain_db};
@@ -272,6 +272,8 @@ struct BandMove {
     /// there: the mix has little in that band to lift, and lifting it
     /// would mostly raise noise. Left alone.
     absent: bool,
+    /// Whether the deltas compared this band at all.
+    compared: bool,
 }
 
 /// Each band's move, split into (compared, uncompared). Only compared
@@ -284,27 +286,9 @@ fn compared_moves(
     channel: Channel,
     offset_db: f64,
 ) -> (Vec<BandMove>, Vec<BandMove>) {
-    let compared_flags = tonal
-        .third_octave_centres_hz
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
-        .map(|(i, _)| match channel {
-            Channel::Mid => tonal.mid_is_compared(i),
-            Channel::Side => tonal.side_is_compared(i),
-        });
-    let (mut compared, mut uncompared) = (Vec::new(), Vec::new());
-    for (m, flag) in band_moves(ctx, tonal, channel, offset_db)
+    band_moves(ctx, tonal, channel, offset_db)
         .into_iter()
-        .zip(compared_flags)
-    {
-        if flag {
-            compared.push(m);
-        } else {
-            uncompared.push(m);
-        }
-    }
-    (compared, uncompared)
+        .partition(|m| m.compared)
 }
 
 /// Which curve a set of moves is for.
@@ -339,8 +323,9 @@ fn band_moves(
         .third_octave_centres_hz
         .iter()
         .zip(deltas)
-        .filter(|(f, _)| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
-        .map(|(f, d)| {
+        .enumerate()
+        .filter(|(_, (f, _))| (MATCH_LOW_HZ..=MATCH_HIGH_HZ).contains(&f.0))
+        .map(|(i, (f, d))| {
             let spread_db = profile_spread_db(ctx, f.0);
             let tolerance_db = tolerance_db(ctx, spread_db);
             let judged = d.0 + offset_db;
@@ -361,6 +346,10 @@ fn band_moves(
                 spread_db,
                 limited: !absent && wanted > limit,
                 absent,
+                compared: match channel {
+                    Channel::Mid => tonal.mid_is_compared(i),
+                    Channel::Side => tonal.side_is_compared(i),
+                },
             }
         })
         .collect()
