@@ -2,13 +2,30 @@
 //! a script sees, and that bad files are reported one by one.
 
 use assert_cmd::Command;
+use lacquer_core::AudioBuffer;
 use lacquer_io::{OutputFormat, Overwrite, WavEncoding, write_file};
-use lacquer_testkit::{music::demo_mix, stereo_sine};
+use lacquer_testkit::{music::demo_mix, sine, stereo_sine};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
 fn lacquer() -> Command {
     Command::cargo_bin("lacquer").expect("the lacquer binary is built")
+}
+
+/// `lacquer analyze --json FILE` must succeed; its one entry.
+fn analyze_one(path: &Path) -> serde_json::Value {
+    let out = lacquer()
+        .args(["analyze", "--json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v[0].clone()
 }
 
 fn write_f32_wav(path: &Path, channels: u16, frames: &[Vec<f32>]) {
@@ -68,18 +85,7 @@ fn json_output_parses_and_reads_a_known_level() {
         Overwrite::Refuse,
     )
     .unwrap();
-    let out = lacquer()
-        .args(["analyze", "--json"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let entry = &v.as_array().unwrap()[0];
+    let entry = analyze_one(&path);
     let lufs = entry["analysis"]["loudness"]["integrated_lufs"]
         .as_f64()
         .unwrap();
@@ -92,17 +98,10 @@ fn json_output_parses_and_reads_a_known_level() {
 fn mono_file_is_not_reported_as_mono_in_stereo() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mono.wav");
-    let tone = lacquer_testkit::sine(48_000, 3.0, 440.0, -12.0, 0.0);
+    let tone = sine(48_000, 3.0, 440.0, -12.0, 0.0);
     let frames: Vec<Vec<f32>> = tone.iter().map(|&s| vec![s]).collect();
     write_f32_wav(&path, 1, &frames);
-    let out = lacquer()
-        .args(["analyze", "--json"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let entry = &v[0];
+    let entry = analyze_one(&path);
     assert_eq!(entry["source"]["channels"], 1);
     let codes: Vec<&str> = entry["warnings"]
         .as_array()
@@ -214,33 +213,15 @@ fn files_longer_than_half_an_hour_are_measured() {
     const RATE: u32 = 8_000;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.wav");
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    let amplitude = 0.1 * f64::from(i16::MAX);
-    for n in 0..SECONDS * RATE {
-        let phase = 2.0 * std::f64::consts::PI * 1_000.0 * f64::from(n) / f64::from(RATE);
-        w.write_sample((amplitude * phase.sin()).round() as i16)
-            .unwrap();
-    }
-    w.finalize().unwrap();
-
-    let out = lacquer()
-        .args(["analyze", "--json"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let entry = &v.as_array().unwrap()[0];
+    let tone = sine(RATE, f64::from(SECONDS), 1_000.0, -20.0, 0.0);
+    write_file(
+        &AudioBuffer::new(RATE, vec![tone]).unwrap(),
+        &path,
+        OutputFormat::Wav(WavEncoding::Pcm16),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    let entry = analyze_one(&path);
     let duration = entry["analysis"]["duration_seconds"].as_f64().unwrap();
     assert!((duration - f64::from(SECONDS)).abs() < 1e-6, "{duration}");
     let lufs = entry["analysis"]["loudness"]["integrated_lufs"]
