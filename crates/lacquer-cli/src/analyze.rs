@@ -8,7 +8,7 @@
 //! everything gated on them), from a spool (see `spooled`): memory does not
 //! grow with the file, and the length limit is `lacquer master`'s.
 
-use crate::exit::Code;
+use crate::exit::{Code, error_chain};
 use crate::spooled::decode_to_spool;
 use anyhow::Result;
 use clap::Args;
@@ -120,12 +120,12 @@ fn measure(file: &Path, options: &DecodeOptions) -> Entry {
     let (spool, source) = match decode_to_spool(file, options) {
         Ok(decoded) => decoded,
         Err(e) => {
-            let kind = if e.invalid_input {
+            let kind = if e.is_invalid_input() {
                 "invalid_input"
             } else {
                 "failure"
             };
-            return failed(kind, e.message);
+            return failed(kind, error_chain(&e));
         }
     };
     // The decoder hands out stereo; a mono source is measured as what it

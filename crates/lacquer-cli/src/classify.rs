@@ -184,7 +184,7 @@ fn classify_file(
     };
     let spool = match decode_to_spool(file, options) {
         Ok((spool, _)) => spool,
-        Err(e) => return failed(ErrorEntry::new(e.invalid_input, e.message)),
+        Err(e) => return failed(ErrorEntry::new(e.is_invalid_input(), error_chain(&e))),
     };
     match model.classify(&spool) {
         Ok(scores) => {

@@ -82,7 +82,7 @@ fn analysis_error(label: &Path) -> impl Fn(lacquer_analysis::AnalysisError) -> E
 /// each piece to `also` as well. The decoder's own errors go through
 /// `decode_err` (a bad input and a bad re-read master are different
 /// failures); failing to keep the audio is the engine's.
-pub(crate) fn decode_to_spool(
+pub fn decode_to_spool(
     path: &Path,
     options: &DecodeOptions,
     spill_frames: usize,
