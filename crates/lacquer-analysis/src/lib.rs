@@ -30,6 +30,7 @@
 mod biquad;
 mod dynamics;
 mod loudness;
+mod segmented;
 mod spectrum;
 mod stream;
 mod time_stats;
@@ -37,6 +38,7 @@ mod true_peak;
 
 pub use lacquer_core::analysis::*;
 pub use loudness::{LoudnessSummary, integrated_loudness, loudness};
+pub use segmented::{SegmentedEnergy, SegmentedLoudness};
 pub use spectrum::{THIRD_OCTAVE_CENTRES_HZ, tonal_analysis};
 pub use stream::{FirstPass, Measured, SecondPass};
 pub use true_peak::{true_peak_dbtp, true_peaks_dbtp};

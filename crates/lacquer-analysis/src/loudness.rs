@@ -108,30 +108,9 @@ pub(crate) fn measure(view: &StereoView<'_>) -> LoudnessDetail {
 /// The readings from the 10 ms block energies (`block_bounds` has one more
 /// entry than `block_energy`).
 fn detail_from_blocks(block_energy: Vec<f64>, block_bounds: Vec<usize>) -> LoudnessDetail {
-    // 100 ms sub-blocks: (energy, frames).
-    let subblocks: Vec<(f64, usize)> = block_energy
-        .chunks_exact(BLOCKS_PER_SUBBLOCK)
-        .zip(block_bounds.chunks_exact(BLOCKS_PER_SUBBLOCK))
-        .enumerate()
-        .map(|(j, (energy, _))| {
-            let first = j * BLOCKS_PER_SUBBLOCK;
-            let frames = block_bounds[first + BLOCKS_PER_SUBBLOCK] - block_bounds[first];
-            (energy.iter().sum(), frames)
-        })
-        .collect();
-    let window_mean_squares = |len: usize| -> Vec<f64> {
-        subblocks
-            .windows(len)
-            .map(|w| {
-                let (energy, frames) = w
-                    .iter()
-                    .fold((0.0, 0usize), |(e, n), &(be, bn)| (e + be, n + bn));
-                energy / frames.max(1) as f64
-            })
-            .collect()
-    };
-    let momentary_ms = window_mean_squares(MOMENTARY_SUBBLOCKS);
-    let short_term_ms = window_mean_squares(SHORT_TERM_SUBBLOCKS);
+    let subblocks = subblocks(&block_energy, &block_bounds);
+    let momentary_ms = window_mean_squares(&subblocks, MOMENTARY_SUBBLOCKS);
+    let short_term_ms = window_mean_squares(&subblocks, SHORT_TERM_SUBBLOCKS);
 
     let integrated = gated_mean(&momentary_ms, RELATIVE_GATE_LU).map(|(ms, _)| ms);
     let momentary_max = momentary_ms.iter().copied().fold(0.0, f64::max);
@@ -171,6 +150,41 @@ fn detail_from_blocks(block_energy: Vec<f64>, block_bounds: Vec<usize>) -> Loudn
     }
 }
 
+/// 100 ms sub-blocks as (energy, frames) from the 10 ms block energies.
+fn subblocks(block_energy: &[f64], block_bounds: &[usize]) -> Vec<(f64, usize)> {
+    block_energy
+        .chunks_exact(BLOCKS_PER_SUBBLOCK)
+        .enumerate()
+        .map(|(j, energy)| {
+            let first = j * BLOCKS_PER_SUBBLOCK;
+            let frames = block_bounds[first + BLOCKS_PER_SUBBLOCK] - block_bounds[first];
+            (energy.iter().sum(), frames)
+        })
+        .collect()
+}
+
+/// Mean square of every window of `len` consecutive sub-blocks.
+fn window_mean_squares(subblocks: &[(f64, usize)], len: usize) -> Vec<f64> {
+    subblocks
+        .windows(len)
+        .map(|w| {
+            let (energy, frames) = w
+                .iter()
+                .fold((0.0, 0usize), |(e, n), &(be, bn)| (e + be, n + bn));
+            energy / frames.max(1) as f64
+        })
+        .collect()
+}
+
+/// Gated integrated loudness from 10 ms block energies (`block_bounds`
+/// has one more entry than `block_energy`): the same sub-blocks, windows
+/// and gates as [`loudness`].
+pub(crate) fn integrated_from_blocks(block_energy: &[f64], block_bounds: &[usize]) -> Option<Lufs> {
+    let momentary_ms =
+        window_mean_squares(&subblocks(block_energy, block_bounds), MOMENTARY_SUBBLOCKS);
+    gated_mean(&momentary_ms, RELATIVE_GATE_LU).and_then(|(ms, _)| to_lufs(mean_square_to_lufs(ms)))
+}
+
 /// BS.1770 two-stage gating over window mean squares: returns the mean square
 /// of the windows above both gates and the relative threshold in LUFS.
 fn gated_mean(mean_squares: &[f64], relative_gate_lu: f64) -> Option<(f64, f64)> {
@@ -199,6 +213,11 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     let high = (low + 1).min(last);
     let frac = position - low as f64;
     Some(sorted[low] + (sorted[high] - sorted[low]) * frac)
+}
+
+/// First frame of 10 ms block `k` at `rate_hz`: the nearest frame to k·10 ms.
+pub(crate) fn block_bound(rate_hz: u64, k: usize) -> usize {
+    ((k as u64 * rate_hz + BLOCKS_PER_SECOND / 2) / BLOCKS_PER_SECOND) as usize
 }
 
 /// K-weights both channels together (the two channels' filter chains are
@@ -247,9 +266,8 @@ impl KWeightedBlocks {
         blocks
     }
 
-    /// First frame of 10 ms block `k`: the nearest frame to k·10 ms.
     fn bound(&self, k: usize) -> usize {
-        ((k as u64 * self.rate_hz + BLOCKS_PER_SECOND / 2) / BLOCKS_PER_SECOND) as usize
+        block_bound(self.rate_hz, k)
     }
 
     pub(crate) fn push(&mut self, left: &[f32], right: &[f32]) {

@@ -29,6 +29,10 @@
 //!   lone transient, a slow one charges only under sustained reduction and
 //!   then releases slowly, so steady dense material does not pump.
 
+mod model;
+
+pub use model::{LimiterModel, PeakReader};
+
 use crate::oversample::{
     HalfBandSpec, fir_block, interpolate_2x_block, interpolator_taps, symmetric_fir_block,
 };

@@ -10,6 +10,7 @@ pub mod chart;
 pub mod error;
 pub mod gate;
 pub mod loudness_loop;
+pub mod loudness_model;
 pub mod mastering;
 pub mod pipeline;
 pub mod render;

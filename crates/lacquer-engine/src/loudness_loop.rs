@@ -5,23 +5,24 @@
 //! before them is run once and the loop re-runs only `gain → limiter` on that
 //! pre-limiter buffer, measuring just integrated loudness and true peak.
 //!
-//! Why it converges: output loudness L(g) as a function of the input gain g
-//! is continuous and non-decreasing, with slope exactly 1 while the limiter
-//! is idle and between 0 and 1 once it works (raising the input by δ dB
-//! raises the loud parts by less than δ, because gain reduction grows with
-//! the input, and never lowers them). The first step assumes slope 1 (plain
-//! gain); if the limiter engaged, the reading falls short and every later
-//! step uses the secant through the last two readings, clamped to
-//! [`MIN_SLOPE`, 1]. On a monotone function whose slope only shrinks as g
-//! grows (the limiter takes a larger share of each extra dB), secant steps
-//! from below approach the root from below and converge superlinearly; two
-//! to three passes are typical. A target the limiter cannot reach (asking
-//! for far more loudness than the ceiling allows) drives the slope toward 0;
-//! [`MAX_STEP_DB`] and [`MAX_LOOP_ITERATIONS`] bound the work, and the
-//! quality gate then reports the miss instead of the loop hiding it.
+//! How it aims: output loudness L(g) as a function of the input gain g is
+//! continuous and non-decreasing, with slope exactly 1 while the limiter is
+//! idle and between 0 and 1 once it works. A [`LoudnessModel`] of the
+//! pre-limiter signal predicts L(g) in milliseconds (within a few
+//! hundredths of an LU up to about 8 dB of limiting), so the first pass is
+//! run at the gain the model solves for, and usually lands inside
+//! [`LOOP_AIM_LU`]. If it does not, the second pass aims with the model
+//! shifted by what the first one measured; later passes take the secant
+//! through the last two measured passes, clamped to [`MIN_SLOPE`, 1]. A
+//! target the limiter cannot reach (asking for far more loudness than the
+//! ceiling allows) drives the slope toward 0; [`MAX_STEP_DB`] and
+//! [`MAX_LOOP_ITERATIONS`] bound the work, and the quality gate then
+//! reports the miss instead of the loop hiding it. Only measured passes
+//! are ever kept.
 
 use crate::error::EngineError;
-use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, each_piece, run_chain};
+use crate::loudness_model::LoudnessModel;
+use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, run_chain};
 use lacquer_core::ChainSettings;
 use lacquer_core::chain::LimiterSettings;
 use lacquer_dsp::Processor;
@@ -129,15 +130,12 @@ pub fn fit_loudness_spilling(
             ceiling_dbtp,
         });
     }
-    let mut meter = Meter::new(pre_limiter.sample_rate(), label)?;
-    each_piece(pre_limiter, label, |piece| meter.push(piece))?;
-    let pre_lufs = meter
-        .finish()?
-        .integrated_lufs()
+    let model = LoudnessModel::measure(pre_limiter, limiter, label)?;
+    let pre_lufs = model
+        .unlimited_lufs()
         .ok_or_else(|| EngineError::SilentInput {
             path: label.to_path_buf(),
-        })?
-        .0;
+        })?;
 
     let mut passes: Vec<LoopPass> = Vec::with_capacity(MAX_LOOP_ITERATIONS);
     // Only the latest pass's audio is kept (one full-length buffer, not
@@ -149,7 +147,12 @@ pub fn fit_loudness_spilling(
     // more is unreachable, and the loop ends at the bound so the gate can say
     // so with the measured loudness instead of the run failing.
     let (gain_lo_db, gain_hi_db) = lacquer_dsp::gain::GAIN_RANGE_DB;
-    let mut gain_db = (target_lufs - pre_lufs).clamp(gain_lo_db, gain_hi_db);
+    let gain_range = (gain_lo_db, gain_hi_db);
+    let mut gain_db = model
+        .solve_gain_db(target_lufs, ceiling_dbtp, gain_range)
+        .unwrap_or(target_lufs - pre_lufs)
+        .clamp(gain_lo_db, gain_hi_db);
+    let mut scratch = Vec::new();
     let mut limiter_ceiling = ceiling_dbtp;
     let mut converged = false;
 
@@ -190,8 +193,23 @@ pub fn fit_loudness_spilling(
         if !error_lu.is_finite() {
             break;
         }
-        let next_gain_db =
-            (gain_db + next_step_db(&passes, error_lu)).clamp(gain_lo_db, gain_hi_db);
+        let next_gain_db = match (passes.len(), lufs) {
+            // After one pass: the model, corrected by what it got wrong there.
+            (1, Some(measured)) => model
+                .predict_lufs(gain_db, passes[index].limiter_ceiling_dbtp, &mut scratch)
+                .and_then(|predicted| {
+                    model.solve_gain_db(
+                        target_lufs + (predicted - measured),
+                        limiter_ceiling,
+                        gain_range,
+                    )
+                }),
+            _ => None,
+        }
+        // Near the answer, the secant through two measured passes is the
+        // better guide.
+        .unwrap_or_else(|| gain_db + next_step_db(&passes, error_lu))
+        .clamp(gain_lo_db, gain_hi_db);
         if next_gain_db == gain_db && peak.is_none_or(|p| p <= ceiling_dbtp) {
             // Pinned at the chain's gain bound: another pass would repeat this one.
             break;

@@ -95,6 +95,13 @@ fn loop_lands_every_target_under_the_ceiling_in_few_passes() {
         assert!(tp <= ceiling + TRUE_PEAK_SLACK_DB, "{tp} over {ceiling}");
         assert!(r.converged);
         assert!(r.passes.len() <= MAX_LOOP_ITERATIONS);
+        // The loudness model aims the first pass: it already lands inside
+        // the SPEC's tolerance (plain gain missed by up to 3 LU here).
+        let first = r.passes[0].integrated_lufs.unwrap();
+        assert!(
+            (first - target).abs() <= LOUDNESS_TOLERANCE_LU,
+            "first pass {first} vs {target}"
+        );
     }
 }
 
