@@ -61,6 +61,11 @@ pub struct LoopPass {
     pub true_peak_dbtp: Option<f64>,
     /// Largest gain reduction of the limiter in this pass, dB.
     pub limiter_max_reduction_db: f64,
+    /// What the loudness model predicted for this pass before it ran, LUFS
+    /// (absent in reports from before the model, and when it had nothing
+    /// to go on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_lufs: Option<f64>,
 }
 
 /// What the loop did, for the report.
@@ -175,6 +180,7 @@ pub fn fit_loudness_spilling(
             integrated_lufs: lufs,
             true_peak_dbtp: peak,
             limiter_max_reduction_db: meters.limiter.map_or(0.0, |m| m.max_db),
+            predicted_lufs: model.predict_lufs(gain_db, limiter_ceiling, &mut scratch),
         });
         latest = Some((output, meters));
 
@@ -195,15 +201,13 @@ pub fn fit_loudness_spilling(
         }
         let next_gain_db = match (passes.len(), lufs) {
             // After one pass: the model, corrected by what it got wrong there.
-            (1, Some(measured)) => model
-                .predict_lufs(gain_db, passes[index].limiter_ceiling_dbtp, &mut scratch)
-                .and_then(|predicted| {
-                    model.solve_gain_db(
-                        target_lufs + (predicted - measured),
-                        limiter_ceiling,
-                        gain_range,
-                    )
-                }),
+            (1, Some(measured)) => passes[index].predicted_lufs.and_then(|predicted| {
+                model.solve_gain_db(
+                    target_lufs + (predicted - measured),
+                    limiter_ceiling,
+                    gain_range,
+                )
+            }),
             _ => None,
         }
         // Near the answer, the secant through two measured passes is the
@@ -349,6 +353,7 @@ mod tests {
             integrated_lufs: Some(lufs),
             true_peak_dbtp: Some(-1.5),
             limiter_max_reduction_db: 0.0,
+            predicted_lufs: None,
         }
     }
 

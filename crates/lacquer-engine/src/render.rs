@@ -380,23 +380,23 @@ fn deliver_pcm(
             master
         }
         Some(bits) => {
-            let scale = full_scale(bits);
+            // A power of two: multiplying by its inverse is exact.
+            let lsb = 1.0 / full_scale(bits);
             let mut quantizers: Vec<ChannelQuantizer> = (0..2)
                 .map(|c| ChannelQuantizer::new(c, bits, !on_grid))
                 .collect();
             let mut writer = SpoolWriter::new(rate, 2, target.spill_frames).expecting(frames);
             let mut planes = [Vec::new(), Vec::new()];
+            let mut ints = vec![0i32; CHAIN_BLOCK_FRAMES];
             each_piece(&master, label, |piece| {
                 // A bounded scratch, whatever the piece's length.
                 for start in (0..piece[0].len()).step_by(CHAIN_BLOCK_FRAMES) {
                     let end = (start + CHAIN_BLOCK_FRAMES).min(piece[0].len());
+                    let ints = &mut ints[..end - start];
                     for ((plane, samples), q) in planes.iter_mut().zip(piece).zip(&mut quantizers) {
+                        q.quantize_block(&samples[start..end], ints);
                         plane.clear();
-                        plane.extend(
-                            samples[start..end]
-                                .iter()
-                                .map(|&s| (f64::from(q.next(s)) / scale) as f32),
-                        );
+                        plane.extend(ints.iter().map(|&v| (f64::from(v) * lsb) as f32));
                     }
                     let block = [planes[0].as_slice(), planes[1].as_slice()];
                     if let Some(pcm) = &mut pcm {

@@ -148,6 +148,26 @@ impl ChannelQuantizer {
         let noise = if self.dither { self.rng.tpdf() } else { 0.0 };
         round_half_away(x + noise).clamp(self.lo, self.hi) as i32
     }
+
+    /// [`Self::next`] over a block (`out` as long as `input`): the same
+    /// values, with the undithered case in a loop of its own.
+    pub fn quantize_block(&mut self, input: &[f32], out: &mut [i32]) {
+        if self.dither {
+            for (o, &s) in out.iter_mut().zip(input) {
+                *o = self.next(s);
+            }
+        } else {
+            let (scale, lo, hi) = (self.scale, self.lo, self.hi);
+            for (o, &s) in out.iter_mut().zip(input) {
+                let x = if s.is_finite() {
+                    f64::from(s) * scale
+                } else {
+                    0.0
+                };
+                *o = round_half_away(x).clamp(lo, hi) as i32;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +183,31 @@ mod tests {
         }
         for y in [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 8_388_607.5, -8_388_608.5] {
             assert_eq!(round_half_away(y), f64::round(y), "{y}");
+        }
+    }
+
+    #[test]
+    fn block_quantising_gives_the_per_sample_values() {
+        let mut rng = SplitMix64(9);
+        let input: Vec<f32> = (0..10_000)
+            .map(|i| match i % 1000 {
+                0 => f32::NAN,
+                1 => 1.5,
+                2 => -1.5,
+                _ => (rng.tpdf() * 1.2) as f32,
+            })
+            .collect();
+        for bits in [16, 24] {
+            for dither in [false, true] {
+                let mut a = ChannelQuantizer::new(1, bits, dither);
+                let mut b = ChannelQuantizer::new(1, bits, dither);
+                let one: Vec<i32> = input.iter().map(|&s| a.next(s)).collect();
+                let mut block = vec![0; input.len()];
+                for (i, o) in input.chunks(777).zip(block.chunks_mut(777)) {
+                    b.quantize_block(i, o);
+                }
+                assert_eq!(one, block, "{bits} bits, dither {dither}");
+            }
         }
     }
 

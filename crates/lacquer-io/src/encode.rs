@@ -254,6 +254,8 @@ pub struct WavWriter<W: Write> {
     written: usize,
     quantizers: Vec<ChannelQuantizer>,
     bytes: Vec<u8>,
+    /// One channel of a piece, quantised.
+    ints: Vec<i32>,
 }
 
 impl<W: Write> WavWriter<W> {
@@ -292,6 +294,7 @@ impl<W: Write> WavWriter<W> {
                 .map(|c| ChannelQuantizer::new(c, bits, dither))
                 .collect(),
             bytes: Vec::new(),
+            ints: Vec::new(),
         })
     }
 
@@ -300,21 +303,24 @@ impl<W: Write> WavWriter<W> {
         let format = OutputFormat::Wav(self.encoding);
         let frames = check_piece(format, planes, self.channels, self.written, self.frames)?;
         let width = wav_bytes_per_sample(self.encoding);
+        let stride = width * self.channels;
         self.bytes.clear();
-        self.bytes.reserve(frames * self.channels * width);
+        self.bytes.resize(frames * stride, 0);
         match self.encoding {
             WavEncoding::Float32 => {
-                for i in 0..frames {
-                    for plane in planes {
-                        self.bytes.extend_from_slice(&plane[i].to_le_bytes());
+                for (c, plane) in planes.iter().enumerate() {
+                    for (frame, &v) in self.bytes.chunks_exact_mut(stride).zip(plane.iter()) {
+                        frame[c * width..(c + 1) * width].copy_from_slice(&v.to_le_bytes());
                     }
                 }
             }
             WavEncoding::Pcm16 | WavEncoding::Pcm24 => {
-                for i in 0..frames {
-                    for (plane, q) in planes.iter().zip(&mut self.quantizers) {
-                        let v = q.next(plane[i]);
-                        self.bytes.extend_from_slice(&v.to_le_bytes()[..width]);
+                self.ints.resize(frames, 0);
+                for (c, (plane, q)) in planes.iter().zip(&mut self.quantizers).enumerate() {
+                    q.quantize_block(plane, &mut self.ints);
+                    for (frame, &v) in self.bytes.chunks_exact_mut(stride).zip(&self.ints) {
+                        frame[c * width..(c + 1) * width]
+                            .copy_from_slice(&v.to_le_bytes()[..width]);
                     }
                 }
             }
