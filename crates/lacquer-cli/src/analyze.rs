@@ -79,13 +79,7 @@ struct ErrorEntry {
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<Code> {
-    if !(args.max_duration.is_finite() && args.max_duration > 0.0) {
-        anyhow::bail!("--max-duration must be a positive number of seconds");
-    }
-    let options = DecodeOptions {
-        max_duration_seconds: args.max_duration,
-        ..DecodeOptions::default()
-    };
+    let options = crate::spooled::decode_options(args.max_duration)?;
     let mut status = Code::Success;
     let mut entries = Vec::with_capacity(args.files.len());
     for (index, file) in args.files.iter().enumerate() {

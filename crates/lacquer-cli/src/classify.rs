@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 use lacquer_core::GenreScores;
 use lacquer_engine::pipeline::MAX_INPUT_SECONDS;
@@ -119,13 +119,7 @@ impl ErrorEntry {
 }
 
 pub fn run(args: &ClassifyArgs) -> Result<Code> {
-    if !(args.max_duration.is_finite() && args.max_duration > 0.0) {
-        bail!("--max-duration must be a positive number of seconds");
-    }
-    let options = DecodeOptions {
-        max_duration_seconds: args.max_duration,
-        ..DecodeOptions::default()
-    };
+    let options = crate::spooled::decode_options(args.max_duration)?;
     let loaded = match &args.model {
         Some(path) => GenreModel::load(path),
         None => GenreModel::builtin(),

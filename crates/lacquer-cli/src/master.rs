@@ -18,7 +18,7 @@ use lacquer_engine::pipeline::{
 };
 use lacquer_engine::report::Device;
 use lacquer_engine::{EngineError, ExportOptions, MasterReport, Status};
-use lacquer_io::{DecodeOptions, FlacDepth, OutputFormat, Overwrite, WavEncoding};
+use lacquer_io::{FlacDepth, OutputFormat, Overwrite, WavEncoding};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -122,9 +122,7 @@ impl Knobs {
                 self.intensity
             );
         }
-        if !(self.max_duration.is_finite() && self.max_duration > 0.0) {
-            bail!("--max-duration must be a positive number of seconds");
-        }
+        crate::spooled::decode_options(self.max_duration)?;
         let genre = if self.genre.eq_ignore_ascii_case("auto") {
             GenreChoice::Auto
         } else {
@@ -149,10 +147,7 @@ impl Knobs {
             profiles_dir: self.profiles_dir.clone(),
             model_path: self.model.clone(),
             load_model: options.intent != Intent::Reference && options.genre == GenreChoice::Auto,
-            decode: DecodeOptions {
-                max_duration_seconds: self.max_duration,
-                ..DecodeOptions::default()
-            },
+            decode: crate::spooled::decode_options(self.max_duration)?,
             spill_frames: None,
         };
         let engine = Engine::new(&config)?;

@@ -10,7 +10,8 @@ use anyhow::Result;
 use clap::{ArgGroup, Args};
 use lacquer_core::analysis::SixBands;
 use lacquer_core::{Db, Deltas, TargetRange};
-use lacquer_reference::{deltas_vs_profile, deltas_vs_reference, measure_file};
+use lacquer_engine::pipeline::MAX_INPUT_SECONDS;
+use lacquer_reference::{deltas_vs_profile, deltas_vs_reference, measure_file_with};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -49,6 +50,11 @@ pub struct MatchArgs {
     /// User profile directory [default: $LACQUER_PROFILES_DIR, else ${XDG_CONFIG_HOME:-~/.config}/lacquer/profiles].
     #[arg(long, value_name = "DIR")]
     profiles_dir: Option<PathBuf>,
+
+    /// Refuse inputs longer than this many seconds (memory does not grow
+    /// with length: long files are measured from a temporary file).
+    #[arg(long, value_name = "SECONDS", default_value_t = MAX_INPUT_SECONDS)]
+    max_duration: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,12 +75,13 @@ struct Ranges {
 }
 
 pub fn run(args: &MatchArgs) -> Result<Code> {
-    let mix = match measure_file(&args.mix) {
+    let options = crate::spooled::decode_options(args.max_duration)?;
+    let mix = match measure_file_with(&args.mix, &options) {
         Ok(a) => a,
         Err(e) => return Ok(report(&e)),
     };
     let (deltas, compared_with, ranges) = if let Some(reference) = &args.reference {
-        let measured = match measure_file(reference) {
+        let measured = match measure_file_with(reference, &options) {
             Ok(a) => a,
             Err(e) => return Ok(report(&e)),
         };

@@ -9,6 +9,18 @@ use lacquer_engine::stream;
 use lacquer_io::{DEFAULT_SPILL_FRAMES, DecodeOptions, SourceInfo, Spool};
 use std::path::Path;
 
+/// Decode options for `--max-duration SECONDS`, refused unless it is a
+/// positive number (every command that reads audio takes the flag).
+pub(crate) fn decode_options(max_duration: f64) -> anyhow::Result<DecodeOptions> {
+    if !(max_duration.is_finite() && max_duration > 0.0) {
+        anyhow::bail!("--max-duration must be a positive number of seconds");
+    }
+    Ok(DecodeOptions {
+        max_duration_seconds: max_duration,
+        ..DecodeOptions::default()
+    })
+}
+
 /// Decodes `file` into a spool of stereo pieces (a mono file's one channel
 /// twice, as the decoder hands them out). A bad file is
 /// [`EngineError::is_invalid_input`]; failing to keep the audio is not.

@@ -202,3 +202,46 @@ fn unknown_genre_and_bad_files_exit_2_naming_the_problem() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn files_longer_than_half_an_hour_are_matched() {
+    // 31 minutes of a 1 kHz tone, mono 16-bit 8 kHz (30 MB): past the
+    // 30-minute limit a whole-file decode kept. Against a 10 s excerpt of
+    // the same tone at half the amplitude, the loudness delta is exactly
+    // the level ratio, −6.02 LU (16-bit rounding of both files: 1e-3 LU).
+    const RATE: u32 = 8_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write_tone = |name: &str, seconds: f64, peak_dbfs: f64| {
+        let tone = lacquer_testkit::sine(RATE, seconds, 1_000.0, peak_dbfs, 0.0);
+        let path = dir.path().join(name);
+        write_file(
+            &AudioBuffer::new(RATE, vec![tone]).unwrap(),
+            &path,
+            OutputFormat::Wav(WavEncoding::Pcm16),
+            Overwrite::Refuse,
+        )
+        .expect("temp dir is writable");
+        path
+    };
+    let long = write_tone("long.wav", 31.0 * 60.0, -20.0);
+    let quieter = write_tone("quieter.wav", 10.0, -20.0 - 20.0 * 2f64.log10());
+    let v = json_of(
+        lacquer()
+            .args(["match", "--json"])
+            .arg(&long)
+            .arg("--reference")
+            .arg(&quieter),
+    );
+    let loudness = number(&v["deltas"]["loudness_lu"]);
+    let want = -20.0 * 2f64.log10();
+    assert!((loudness - want).abs() <= TOL_GAIN_LU, "got {loudness}");
+    // The limit still holds when asked for.
+    lacquer()
+        .args(["match", "--max-duration", "1800"])
+        .arg(&long)
+        .arg("--reference")
+        .arg(&quieter)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("long.wav"));
+}

@@ -16,7 +16,7 @@ use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
 use lacquer_dsp::polarity::Polarity;
 use lacquer_genre::features::{FeatureError, FeatureSource};
-use lacquer_io::{DecodeOptions, IoError, SourceInfo, Spool, SpoolWriter, decode_stream};
+use lacquer_io::{DecodeOptions, IoError, SourceInfo, Spool};
 use std::path::Path;
 
 /// Block size the chains are prepared for and run with.
@@ -90,29 +90,20 @@ pub fn decode_to_spool(
     decode_err: impl Fn(IoError) -> EngineError,
     mut also: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
 ) -> Result<(Spool, SourceInfo), EngineError> {
-    let keep_err = |source| EngineError::Convert {
-        path: label.to_path_buf(),
-        step: "keeping the decoded audio",
-        source,
+    let keep_err = |source| {
+        WalkError::Step(EngineError::Convert {
+            path: label.to_path_buf(),
+            step: "keeping the decoded audio",
+            source,
+        })
     };
-    // The rate is known once the decode is done; the spool stores samples
-    // only, so it is set at the end.
-    let mut writer = SpoolWriter::new(0, 2, spill_frames);
-    let source = decode_stream(path, options, |left: &[f32], right: &[f32]| {
-        writer
-            .push(&[left, right])
-            .map_err(|e| WalkError::Step(keep_err(e)))?;
+    lacquer_io::decode_to_spool(path, options, spill_frames, keep_err, |left, right| {
         also(&[left, right]).map_err(WalkError::Step)
     })
     .map_err(|e| match e {
         WalkError::Read(e) => decode_err(e),
         WalkError::Step(e) => e,
-    })?;
-    let spool = writer
-        .with_sample_rate(source.sample_rate)
-        .finish()
-        .map_err(keep_err)?;
-    Ok((spool, source))
+    })
 }
 
 /// The whole analysis of a spool, its measurements side by side on rayon's

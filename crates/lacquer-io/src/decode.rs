@@ -22,6 +22,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use crate::IoError;
+use crate::spool::{Spool, SpoolWriter};
 
 /// Lowest sample rate we accept (telephone-band material is the floor).
 pub const MIN_SAMPLE_RATE_HZ: u32 = 8_000;
@@ -124,6 +125,33 @@ pub fn decode_stream<E: From<IoError>>(
         (Ok(info), None) => Ok(info),
         (Err(e), None) => Err(e.into()),
     }
+}
+
+/// Decodes `path` into a [`Spool`] (in memory up to `spill_frames` frames,
+/// in a temporary file beyond), handing each stereo piece to `also` as well:
+/// a file of any accepted length, read once, held in bounded memory for
+/// the passes that read it again. Decoder errors become `E` by `From`;
+/// failing to keep the audio goes through `keep_err`, so a caller can tell
+/// a bad input from a full disk.
+pub fn decode_to_spool<E: From<IoError>>(
+    path: &Path,
+    opts: &DecodeOptions,
+    spill_frames: usize,
+    keep_err: impl Fn(IoError) -> E,
+    mut also: impl FnMut(&[f32], &[f32]) -> Result<(), E>,
+) -> Result<(Spool, SourceInfo), E> {
+    // The rate is known once the decode is done; the spool stores samples
+    // only, so it is set at the end.
+    let mut writer = SpoolWriter::new(0, 2, spill_frames);
+    let source = decode_stream(path, opts, |left: &[f32], right: &[f32]| {
+        writer.push(&[left, right]).map_err(&keep_err)?;
+        also(left, right)
+    })?;
+    let spool = writer
+        .with_sample_rate(source.sample_rate)
+        .finish()
+        .map_err(&keep_err)?;
+    Ok((spool, source))
 }
 
 /// A sink refused a piece; its own error is kept by [`decode_stream`].

@@ -15,7 +15,7 @@ mod write;
 
 pub use decode::{
     DecodeOptions, Decoded, MAX_BITS_PER_SAMPLE, MAX_SAMPLE_RATE_HZ, MIN_BITS_PER_SAMPLE,
-    MIN_SAMPLE_RATE_HZ, SourceInfo, decode_file, decode_stream,
+    MIN_SAMPLE_RATE_HZ, SourceInfo, decode_file, decode_stream, decode_to_spool,
 };
 pub use encode::{
     FlacDepth, FlacWriter, Mp3Mode, Mp3Writer, OutputFormat, ParseFormatError, WavEncoding,

@@ -4,9 +4,10 @@
 
 use crate::builder::{TrackMeasurement, build_profile};
 use crate::{ReferenceError, hex};
+use lacquer_analysis::FirstPass;
 use lacquer_core::profile::ProfileProvenance;
-use lacquer_core::{Analysis, AudioBuffer, Profile};
-use lacquer_io::{DecodeOptions, decode_file};
+use lacquer_core::{Analysis, Profile};
+use lacquer_io::{DEFAULT_SPILL_FRAMES, DecodeOptions, decode_to_spool};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,19 +20,65 @@ pub const AUDIO_EXTENSIONS: [&str; 9] = [
 /// Decodes and analyses one file. A mono source is measured as mono (one
 /// channel), so it has no width rather than a fake "mono in stereo".
 pub fn measure_file(path: &Path) -> Result<Analysis, ReferenceError> {
-    let decoded = decode_file(path, &DecodeOptions::default())
-        .map_err(|source| ReferenceError::Decode { source })?;
+    measure_file_with(path, &DecodeOptions::default())
+}
+
+/// [`measure_file`] under `options` (its length limit, say). The file is
+/// read once into a spool (memory up to [`DEFAULT_SPILL_FRAMES`], a
+/// temporary file beyond) and measured in two streamed passes, so memory
+/// does not grow with the file's length.
+pub fn measure_file_with(path: &Path, options: &DecodeOptions) -> Result<Analysis, ReferenceError> {
+    // A spool that cannot be kept (temporary space) reads as an I/O error
+    // naming the temporary directory.
+    let (spool, source) =
+        decode_to_spool(path, options, DEFAULT_SPILL_FRAMES, |e| e, |_, _| Ok(()))
+            .map_err(|source| ReferenceError::Decode { source })?;
     let analysis_err = |source| ReferenceError::Analysis {
         path: path.to_path_buf(),
         source,
     };
-    if decoded.source.channels == 1 {
-        let mono = decoded.buffer.channel(0).to_vec();
-        if let Ok(buffer) = AudioBuffer::new(decoded.buffer.sample_rate(), vec![mono]) {
-            return lacquer_analysis::analyze(&buffer).map_err(analysis_err);
-        }
+    let pass_err = |e| match e {
+        PassError::Read(source) => ReferenceError::Decode { source },
+        PassError::Analysis(source) => analysis_err(source),
+    };
+    // The spool holds a mono source's channel twice; measure it once.
+    let channels = if source.channels == 1 { 1 } else { 2 };
+    let block = if spool.is_on_disk() {
+        DISK_BLOCK_FRAMES
+    } else {
+        spool.len().max(1)
+    };
+    let mut first = FirstPass::new(spool.sample_rate(), channels)
+        .map_err(analysis_err)?
+        .parallel(true);
+    spool
+        .for_each_block(block, |piece| {
+            first.push(&piece[..channels]).map_err(PassError::Analysis)
+        })
+        .map_err(pass_err)?;
+    let measured = first.finish().map_err(analysis_err)?;
+    let mut second = measured.second_pass();
+    spool
+        .for_each_block(block, |piece| {
+            second.push(&piece[..channels]).map_err(PassError::Analysis)
+        })
+        .map_err(pass_err)?;
+    second.finish().map_err(analysis_err)
+}
+
+/// Frames read at a time from a spool on disk.
+const DISK_BLOCK_FRAMES: usize = 1 << 16;
+
+/// A failure inside a pass over the spool: reading it back, or measuring.
+enum PassError {
+    Read(lacquer_io::IoError),
+    Analysis(lacquer_analysis::AnalysisError),
+}
+
+impl From<lacquer_io::IoError> for PassError {
+    fn from(e: lacquer_io::IoError) -> Self {
+        Self::Read(e)
     }
-    lacquer_analysis::analyze(&decoded.buffer).map_err(analysis_err)
 }
 
 /// One row of a clip manifest, the columns profile building needs.

@@ -29,7 +29,7 @@ pub use builder::{
 };
 pub use corpus::{
     AUDIO_EXTENSIONS, ManifestClip, Progress, audio_files, build_from_folder, build_from_manifest,
-    default_corpus_cache_dir, measure_file, read_manifest,
+    default_corpus_cache_dir, measure_file, measure_file_with, read_manifest,
 };
 pub use error::ReferenceError;
 pub use matching::{MEAN_ABS_RANGE_HZ, deltas_vs_profile, deltas_vs_reference, width_share};
