@@ -411,12 +411,17 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def versions(lacquer: Path, python: Path) -> dict[str, str]:
+def source_commit() -> str:
+    """The checkout's commit, and whether crates/ differed from it."""
     commit = command_output(["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"])
     dirty = command_output(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "crates"])
+    return commit + (" (crates/ had uncommitted changes)" if dirty else "")
+
+
+def versions(lacquer: Path, python: Path, commit: str) -> dict[str, str]:
     return {
         "lacquer": command_output([str(lacquer), "--version"]),
-        "lacquer_commit": commit + (" (crates/ had uncommitted changes)" if dirty else ""),
+        "lacquer_commit": commit,
         "matchering": command_output([str(python), "-c", "import matchering; print(matchering.__version__)"]),
         "ffmpeg": command_output(["ffmpeg", "-version"]).split(" Copyright")[0] if shutil.which("ffmpeg") else "",
         "python": platform.python_version(),
@@ -459,6 +464,8 @@ def main() -> int:
     # A private copy: a rebuild during the run must not change the binary halfway.
     lacquer = bench_cache / "lacquer-under-test"
     shutil.copy2(built, lacquer)
+    # Taken with the copy: the checkout may move on while the run goes.
+    commit = source_commit()
     all_tracks = read_tracks(HERE / "tracks.csv")
     mixes = sorted(t for t, tr in all_tracks.items() if tr.row["role"] == "mix")
     wanted = args.tracks.split(",") if args.tracks else (list(QUICK_TRACKS) if args.quick else mixes)
@@ -567,7 +574,7 @@ def main() -> int:
         "duration_min": f"{(finished_utc - started_utc).total_seconds() / 60:.1f}",
         "machine": machine,
         "load_average_end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "versions": versions(lacquer, python),
+        "versions": versions(lacquer, python, commit),
         "runs": runs,
         "tracks": [all_tracks[t].row for t in wanted],
         "references": {all_tracks[t].row["reference_id"]: all_tracks[all_tracks[t].row["reference_id"]].row for t in wanted},
