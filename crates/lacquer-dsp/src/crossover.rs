@@ -221,3 +221,43 @@ impl Crossover {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The block split gives the very bits of the frame-by-frame split
+    /// ("same arithmetic"), for every band count and block cut.
+    #[test]
+    fn block_split_is_the_frame_split() {
+        let mut seed = 12_345u32;
+        let mut noise = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            f64::from(seed >> 8) / f64::from(1u32 << 24) * 2.0 - 1.0
+        };
+        let input: Vec<F2> = (0..5_000).map(|_| F2::new(noise(), noise())).collect();
+        for freqs in [&[500.0][..], &[200.0, 2_000.0], &[120.0, 1_000.0, 6_000.0]] {
+            let mut by_frame = Crossover::new(44_100.0, freqs).unwrap();
+            let mut by_block = by_frame.clone();
+            let bands = by_frame.bands();
+            let mut want = vec![Vec::new(); bands];
+            for x in &input {
+                let mut out = [(0.0, 0.0); MAX_BANDS];
+                by_frame.split(x.left(), x.right(), &mut out);
+                for (w, o) in want.iter_mut().zip(out) {
+                    w.push(o);
+                }
+            }
+            let mut got = vec![Vec::new(); bands];
+            for block in input.chunks(777) {
+                let mut planes = vec![block.to_vec(); MAX_BANDS];
+                let mut views: Vec<&mut [F2]> = planes.iter_mut().map(Vec::as_mut_slice).collect();
+                by_block.split_block(&mut views);
+                for (g, plane) in got.iter_mut().zip(&planes) {
+                    g.extend(plane.iter().map(|v| (v.left(), v.right())));
+                }
+            }
+            assert_eq!(got, want, "{freqs:?}");
+        }
+    }
+}
