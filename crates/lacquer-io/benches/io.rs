@@ -56,6 +56,16 @@ fn benches(c: &mut Criterion) {
             b.iter(|| encode_to_vec(black_box(&audio), format).expect("encode"))
         });
     }
+    // The word-length reduction alone (TPDF dither to 24 bits), one channel.
+    group.bench_function("quantize_24bit_dithered", |b| {
+        let samples = audio.channel(0);
+        let mut out = vec![0i32; samples.len()];
+        b.iter(|| {
+            let mut q = lacquer_io::dither::ChannelQuantizer::new(0, 24, true);
+            q.quantize_block(black_box(samples), &mut out);
+            black_box(out[out.len() - 1])
+        })
+    });
     group.finish();
 }
 

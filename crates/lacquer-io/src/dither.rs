@@ -194,6 +194,14 @@ mod tests {
                 0 => f32::NAN,
                 1 => 1.5,
                 2 => -1.5,
+                3 => 1e30,
+                4 => -1e30,
+                5 => -0.0,
+                // Exactly half an LSB at 16 bits, and 2.5 LSB: ties.
+                6 => 0.5 / 32_768.0,
+                7 => -0.5 / 32_768.0,
+                8 => 2.5 / 32_768.0,
+                9 => f32::NEG_INFINITY,
                 _ => (rng.tpdf() * 1.2) as f32,
             })
             .collect();
