@@ -20,9 +20,10 @@ use lacquer_dsp::limiter::{LimiterModel, PeakReader};
 use lacquer_io::Spool;
 use std::path::Path;
 
-/// Target segment length in frames (0.7 ms at 44.1 kHz: shorter than the
-/// limiter's lookahead ramp, so a peak's held gain covers whole segments).
-const SEGMENT_FRAMES: usize = 32;
+/// Segments per 10 ms block: about 0.7 ms each at any rate, shorter than
+/// the limiter's shortest lookahead (1 ms), so a peak's held gain spans
+/// whole segments.
+const SEGMENTS_PER_BLOCK: usize = 14;
 /// At most this many segments, whatever the input's length (12 bytes
 /// each): a longer input gets longer segments, so memory stays bounded.
 const MAX_SEGMENTS: usize = 1 << 20;
@@ -63,9 +64,7 @@ impl LoudnessModel {
         let mut reader = PeakReader::new(rate).map_err(dsp_err)?;
         let block_frames = (rate as usize / 100).max(1);
         let blocks = pre_limiter.len() / block_frames + 1;
-        let per_block = block_frames
-            .div_ceil(SEGMENT_FRAMES)
-            .min((MAX_SEGMENTS / blocks).max(1));
+        let per_block = SEGMENTS_PER_BLOCK.min((MAX_SEGMENTS / blocks).max(1));
         let mut recorder =
             SegmentedLoudness::new(rate, per_block).map_err(|source| EngineError::Analysis {
                 path: label.to_path_buf(),

@@ -1,7 +1,8 @@
 //! The loudness model against the limiter it models: predicted integrated
 //! loudness of `gain → limiter` next to the measured loudness of the real
-//! pass, on generated music at several rates, from an idle limiter to
-//! heavy limiting; and the solver lands where the model says.
+//! pass, on generated music at rates from 22.05 to 96 kHz (the engine
+//! limits at 44.1 or 48 kHz), from an idle limiter to heavy limiting; and
+//! the solver lands where the model says.
 
 use lacquer_analysis::integrated_loudness;
 use lacquer_core::AudioBuffer;
@@ -75,6 +76,7 @@ fn predictions_follow_the_real_limiter() {
         (44_100, demo_mix(44_100, 10.0, -6.0, 11)),
         (48_000, demo_mix(48_000, 10.0, -6.0, 12)),
         (96_000, demo_mix(96_000, 6.0, -6.0, 13)),
+        (22_050, demo_mix(22_050, 10.0, -6.0, 15)),
         (44_100, kick_loop(44_100, 8.0, -6.0)),
     ] {
         let model = model_of(&mix);

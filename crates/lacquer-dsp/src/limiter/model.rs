@@ -10,7 +10,11 @@
 //! program-dependent release at segment resolution. It leaves out what
 //! moves loudness by hundredths of an LU (the ramps' shape, the safety
 //! pass, where inside a segment the gain moves), so the engine uses it to
-//! aim and still measures every pass it keeps.
+//! aim and still measures every pass it keeps. From 192 kHz up the main
+//! pass reads sample peaks (the meter model has no interpolation there), so
+//! whatever lies between samples is left to the safety pass and the model
+//! does not see it: on generated music with content up to Nyquist it read
+//! 0.13 LU loud at 4.8 dB of limiting. The engine limits at 44.1 or 48 kHz.
 
 use super::{Detector, FLAT_SPAN_FRAMES, REDUCTION_FLOOR, Release, TRUE_PEAK_MARGIN_DB, one_pole};
 use crate::DspError;
@@ -175,6 +179,9 @@ impl LimiterModel {
         }
         cover[0] = 1.0;
         let reach = (1..=MAX_REACH).take_while(|&k| cover[k] > 0.0).count();
+        // Dips from farther than the model looks are left out (segments
+        // that short next to the lookahead are not made by the engine).
+        cover[reach + 1] = 0.0;
         let target = 10f64.powf((ceiling_dbtp - TRUE_PEAK_MARGIN_DB) / 20.0);
         let required: Vec<f64> = peaks[..segments]
             .iter()
