@@ -1,8 +1,11 @@
 //! The mastering engine: decode → analyse → classify → match → plan →
 //! process → re-measure → adjust → gate → encode → report.
 //!
-//! One file is processed on one thread from start to end, so the output
-//! bytes never depend on scheduling; callers parallelise across files.
+//! A file's stages run one after another; inside a stage, only work whose
+//! result cannot depend on scheduling is spread over rayon's pool
+//! (independent meters side by side, each reading its pieces in order), so
+//! the output bytes are the same at any thread count (tested). Callers
+//! parallelise across files.
 //! Nothing is written to disk until a master has been fully rendered,
 //! encoded and gated, and then only atomically.
 
