@@ -1,6 +1,6 @@
 //! The loudness model against the limiter it models: predicted integrated
 //! loudness of `gain → limiter` next to the measured loudness of the real
-//! pass, on generated music at rates from 22.05 to 96 kHz (the engine
+//! pass, on generated music at rates from 22.05 to 192 kHz (the engine
 //! limits at 44.1 or 48 kHz), from an idle limiter to heavy limiting; and
 //! the solver lands where the model says.
 
@@ -14,10 +14,10 @@ use lacquer_io::Spool;
 use lacquer_testkit::music::{demo_mix, kick_loop};
 use std::path::Path;
 
-/// What the model leaves out (ramp shape, the safety pass, where in a
-/// segment the gain moves) moved loudness by at most 0.05 LU at 7 dB of
-/// limiting on real tracks; up to 10 dB of gain reduction it must stay
-/// within this.
+/// What the model leaves out (ramp shape, where in a segment the gain
+/// moves, the two passes' separate releases) moved loudness by at most
+/// 0.06 LU at 7 dB of limiting on real tracks; up to 10 dB of gain
+/// reduction it must stay within this.
 const MODEL_TOLERANCE_LU: f64 = 0.1;
 /// While the limiter is idle the model is plain gain on the meter's own
 /// energies (f32 segment sums).
@@ -76,6 +76,7 @@ fn predictions_follow_the_real_limiter() {
         (44_100, demo_mix(44_100, 10.0, -6.0, 11)),
         (48_000, demo_mix(48_000, 10.0, -6.0, 12)),
         (96_000, demo_mix(96_000, 6.0, -6.0, 13)),
+        (192_000, demo_mix(192_000, 4.0, -6.0, 14)),
         (22_050, demo_mix(22_050, 10.0, -6.0, 15)),
         (44_100, kick_loop(44_100, 8.0, -6.0)),
     ] {
