@@ -45,6 +45,8 @@ pub struct LoudnessModel {
     /// Largest unity-gain peak reading per segment.
     peaks: Vec<f32>,
     limiter: LimiterModel,
+    /// Loudness of the signal as read (no gain, no limiting).
+    unlimited_lufs: Option<f64>,
 }
 
 impl LoudnessModel {
@@ -89,10 +91,12 @@ impl LoudnessModel {
         folder.fold(energy.lengths());
         let mut peaks = folder.peaks;
         peaks.truncate(energy.lengths().len());
+        let unlimited_lufs = energy.integrated_lufs(&vec![1.0; peaks.len()]).map(|l| l.0);
         Ok(Self {
             energy,
             peaks,
             limiter: model,
+            unlimited_lufs,
         })
     }
 
@@ -118,8 +122,7 @@ impl LoudnessModel {
 
     /// Loudness of the pre-limiter signal itself (no gain, no limiting).
     pub fn unlimited_lufs(&self) -> Option<f64> {
-        let ones = vec![1.0; self.peaks.len()];
-        self.energy.integrated_lufs(&ones).map(|l| l.0)
+        self.unlimited_lufs
     }
 
     /// The gain in `[lo_db, hi_db]` the model says lands on `target_lufs`
