@@ -40,7 +40,7 @@ pub use lacquer_core::analysis::*;
 pub use loudness::{LoudnessSummary, integrated_loudness, loudness};
 pub use segmented::{SegmentedEnergy, SegmentedLoudness};
 pub use spectrum::{THIRD_OCTAVE_CENTRES_HZ, tonal_analysis};
-pub use stream::{FirstPass, Measured, SecondPass};
+pub use stream::{FirstPass, Measured, PieceSink, SecondPass, analyze_in_two_walks};
 pub use true_peak::{true_peak_dbtp, true_peaks_dbtp};
 
 use lacquer_core::AudioBuffer;

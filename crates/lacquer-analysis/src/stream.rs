@@ -114,6 +114,32 @@ fn stereo<'a>(channels: &[&'a [f32]]) -> (&'a [f32], &'a [f32]) {
     (channels[0], channels[channels.len() - 1])
 }
 
+/// A piece handler for [`analyze_in_two_walks`].
+pub type PieceSink<'a> = dyn FnMut(&[&[f32]]) -> Result<(), AnalysisError> + 'a;
+
+/// The whole analysis of audio its caller holds elsewhere (a spool in
+/// memory or on disk, a corrected copy made piece by piece) and can walk
+/// twice: `walk(sink)` must hand every piece of `channels` channels at
+/// `rate_hz`, in order, to `sink`, and pass on `sink`'s errors through
+/// `err`. The two passes ([`FirstPass`], then [`SecondPass`]) run their
+/// measurements side by side on rayon's pool; the result is
+/// [`crate::analyze`]'s.
+pub fn analyze_in_two_walks<E>(
+    rate_hz: u32,
+    channels: usize,
+    err: impl Fn(AnalysisError) -> E,
+    mut walk: impl FnMut(&mut PieceSink<'_>) -> Result<(), E>,
+) -> Result<Analysis, E> {
+    let mut first = FirstPass::new(rate_hz, channels)
+        .map_err(&err)?
+        .parallel(true);
+    walk(&mut |piece| first.push(piece))?;
+    let measured = first.finish().map_err(&err)?;
+    let mut second = measured.second_pass();
+    walk(&mut |piece| second.push(piece))?;
+    second.finish().map_err(err)
+}
+
 /// Loudness and true peak, fed in pieces of 1 or 2 planar channels.
 pub struct FirstPass {
     rate_hz: u32,

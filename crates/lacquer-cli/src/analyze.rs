@@ -12,7 +12,7 @@ use crate::exit::{Code, error_chain};
 use crate::spooled::decode_to_spool;
 use anyhow::Result;
 use clap::Args;
-use lacquer_analysis::FirstPass;
+use lacquer_analysis::analyze_in_two_walks;
 use lacquer_core::analysis::{Analysis, AnalysisWarning, SixBands};
 use lacquer_core::{Db, Lufs};
 use lacquer_engine::pipeline::MAX_INPUT_SECONDS;
@@ -161,22 +161,12 @@ fn measure(file: &Path, options: &DecodeOptions) -> Entry {
     }
 }
 
-/// Frames per piece read back from the spool.
-const ANALYSIS_BLOCK_FRAMES: usize = 1 << 16;
-
 /// The two streamed analysis passes over the first `channels` channels of
 /// `spool` (the same result as analysing the whole buffer at once).
 fn analyse(spool: &Spool, channels: usize) -> Result<Analysis> {
-    let mut first = FirstPass::new(spool.sample_rate(), channels)?.parallel(true);
-    spool.for_each_block(ANALYSIS_BLOCK_FRAMES, |piece| {
-        first.push(&piece[..channels]).map_err(anyhow::Error::from)
-    })?;
-    let measured = first.finish()?;
-    let mut second = measured.second_pass();
-    spool.for_each_block(ANALYSIS_BLOCK_FRAMES, |piece| {
-        second.push(&piece[..channels]).map_err(anyhow::Error::from)
-    })?;
-    Ok(second.finish()?)
+    analyze_in_two_walks(spool.sample_rate(), channels, anyhow::Error::from, |sink| {
+        spool.for_each_piece(|piece| sink(&piece[..channels]).map_err(anyhow::Error::from))
+    })
 }
 
 fn render_table(entry: &Entry) -> String {

@@ -6,10 +6,10 @@
 //! does not depend on block size (lacquer-dsp tests it), and the streamed
 //! analysis equals the whole-buffer one (lacquer-analysis tests it). A
 //! spool in memory is walked in one piece per pass, a spool on disk in
-//! blocks of [`DISK_BLOCK_FRAMES`].
+//! blocks of [`lacquer_io::DISK_BLOCK_FRAMES`] ([`Spool::for_each_piece`]).
 
 use crate::error::EngineError;
-use lacquer_analysis::{FirstPass, Measured};
+use lacquer_analysis::{FirstPass, Measured, analyze_in_two_walks};
 use lacquer_core::Analysis;
 use lacquer_core::chain::PolaritySettings;
 use lacquer_dsp::Processor;
@@ -21,9 +21,6 @@ use std::path::Path;
 
 /// Block size the chains are prepared for and run with.
 pub const CHAIN_BLOCK_FRAMES: usize = 4096;
-/// Frames read from a spool on disk at a time (256 KB of stereo f32 per
-/// read: large enough to amortise the read, small next to any budget).
-pub const DISK_BLOCK_FRAMES: usize = 1 << 16;
 
 /// An error inside a walk: the spool's own reading, or the step's.
 #[derive(Debug)]
@@ -58,13 +55,8 @@ pub(crate) fn each_piece(
     label: &Path,
     mut f: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
 ) -> Result<(), EngineError> {
-    let block = if spool.is_on_disk() {
-        DISK_BLOCK_FRAMES
-    } else {
-        spool.len().max(1)
-    };
     spool
-        .for_each_block(block, |piece| f(piece).map_err(WalkError::Step))
+        .for_each_piece(|piece| f(piece).map_err(WalkError::Step))
         .map_err(|e| match e {
             WalkError::Read(e) => spool_error(label, e),
             WalkError::Step(e) => e,
@@ -113,29 +105,18 @@ pub fn analyse(
     polarity: Option<&PolaritySettings>,
     label: &Path,
 ) -> Result<Analysis, EngineError> {
-    let err = analysis_error(label);
     let rate = spool.sample_rate();
     let mut flipper = polarity.map(|s| Flipper::new(*s));
-    let mut first = FirstPass::new(rate, spool.num_channels())
-        .map_err(&err)?
-        .parallel(true);
-    each_piece(spool, label, |piece| {
-        match flipper.as_mut() {
-            Some(f) => first.push(&f.apply(piece, rate)),
-            None => first.push(piece),
-        }
-        .map_err(&err)
-    })?;
-    let measured = first.finish().map_err(&err)?;
-    let mut second = measured.second_pass();
-    each_piece(spool, label, |piece| {
-        match flipper.as_mut() {
-            Some(f) => second.push(&f.apply(piece, rate)),
-            None => second.push(piece),
-        }
-        .map_err(&err)
-    })?;
-    second.finish().map_err(&err)
+    let err = analysis_error(label);
+    analyze_in_two_walks(rate, spool.num_channels(), &err, |sink| {
+        each_piece(spool, label, |piece| {
+            match flipper.as_mut() {
+                Some(f) => sink(&f.apply(piece, rate)),
+                None => sink(piece),
+            }
+            .map_err(&err)
+        })
+    })
 }
 
 /// Runs `chain` (prepared for [`CHAIN_BLOCK_FRAMES`]) over `input` from a

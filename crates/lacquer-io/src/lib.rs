@@ -23,7 +23,7 @@ pub use encode::{
 };
 pub use error::IoError;
 pub use resample::{StreamResampler, output_len as resampled_len, resample};
-pub use spool::{DEFAULT_SPILL_FRAMES, Spool, SpoolWriter};
+pub use spool::{DEFAULT_SPILL_FRAMES, DISK_BLOCK_FRAMES, Spool, SpoolWriter};
 pub use write::{
     Overwrite, StagedFile, ensure_output_is_not_input, same_file, write_bytes_atomically,
     write_file,

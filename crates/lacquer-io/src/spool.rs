@@ -23,6 +23,10 @@ use crate::IoError;
 /// 6 minutes at 44.1 kHz (127 MB of stereo f32). A few spools are alive at
 /// once, so this bounds the engine's memory for any length.
 pub const DEFAULT_SPILL_FRAMES: usize = 6 * 60 * 44_100;
+/// Frames [`Spool::for_each_piece`] reads from a spool on disk at a time
+/// (256 KB of stereo f32 per read: large enough to amortise the read, small
+/// next to any budget).
+pub const DISK_BLOCK_FRAMES: usize = 1 << 16;
 /// Bytes per stored sample.
 const SAMPLE_BYTES: usize = 4;
 
@@ -214,6 +218,21 @@ impl Spool {
     /// Whether the audio went to a temporary file.
     pub fn is_on_disk(&self) -> bool {
         matches!(self.storage, Storage::File(_))
+    }
+
+    /// Calls `f` on consecutive pieces covering the audio, in order, as
+    /// cheaply as the storage allows: one piece in memory, blocks of
+    /// [`DISK_BLOCK_FRAMES`] on disk. Stops at the first error.
+    pub fn for_each_piece<E: From<IoError>>(
+        &self,
+        f: impl FnMut(&[&[f32]]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let block = if self.is_on_disk() {
+            DISK_BLOCK_FRAMES
+        } else {
+            self.frames.max(1)
+        };
+        self.for_each_block(block, f)
     }
 
     /// Calls `f` on consecutive pieces of at most `block_frames` frames,

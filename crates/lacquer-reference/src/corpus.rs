@@ -4,7 +4,7 @@
 
 use crate::builder::{TrackMeasurement, build_profile};
 use crate::{ReferenceError, hex};
-use lacquer_analysis::FirstPass;
+use lacquer_analysis::analyze_in_two_walks;
 use lacquer_core::profile::ProfileProvenance;
 use lacquer_core::{Analysis, Profile};
 use lacquer_io::{DEFAULT_SPILL_FRAMES, DecodeOptions, decode_to_spool};
@@ -43,31 +43,12 @@ pub fn measure_file_with(path: &Path, options: &DecodeOptions) -> Result<Analysi
     };
     // The spool holds a mono source's channel twice; measure it once.
     let channels = if source.channels == 1 { 1 } else { 2 };
-    let block = if spool.is_on_disk() {
-        DISK_BLOCK_FRAMES
-    } else {
-        spool.len().max(1)
-    };
-    let mut first = FirstPass::new(spool.sample_rate(), channels)
-        .map_err(analysis_err)?
-        .parallel(true);
-    spool
-        .for_each_block(block, |piece| {
-            first.push(&piece[..channels]).map_err(PassError::Analysis)
-        })
-        .map_err(pass_err)?;
-    let measured = first.finish().map_err(analysis_err)?;
-    let mut second = measured.second_pass();
-    spool
-        .for_each_block(block, |piece| {
-            second.push(&piece[..channels]).map_err(PassError::Analysis)
-        })
-        .map_err(pass_err)?;
-    second.finish().map_err(analysis_err)
+    analyze_in_two_walks(spool.sample_rate(), channels, analysis_err, |sink| {
+        spool
+            .for_each_piece(|piece| sink(&piece[..channels]).map_err(PassError::Analysis))
+            .map_err(pass_err)
+    })
 }
-
-/// Frames read at a time from a spool on disk.
-const DISK_BLOCK_FRAMES: usize = 1 << 16;
 
 /// A failure inside a pass over the spool: reading it back, or measuring.
 enum PassError {
