@@ -10,6 +10,7 @@
 //! encoded and gated, and then only atomically.
 
 pub mod chart;
+mod delivery;
 pub mod error;
 pub mod gate;
 pub mod loudness_loop;

@@ -20,9 +20,11 @@
 //! reports the miss instead of the loop hiding it. Only measured passes
 //! are ever kept.
 
+use crate::delivery::Quantizing;
 use crate::error::EngineError;
 use crate::loudness_model::LoudnessModel;
 use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, run_chain};
+use lacquer_analysis::Measured;
 use lacquer_core::ChainSettings;
 use lacquer_core::chain::LimiterSettings;
 use lacquer_dsp::Processor;
@@ -88,10 +90,36 @@ impl LoopReport {
     }
 }
 
-/// The loop's result: the limited audio, its meters and how it got there.
+/// What each pass hands on and measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PassOutput {
+    /// The limiter's float samples.
+    #[default]
+    Float,
+    /// The samples an integer file of `bits` bits holds: TPDF-dithered
+    /// from fixed seeds and rounded (see [`crate::delivery`]), or only
+    /// rounded when the limiter's output is already on the grid.
+    Quantized { bits: u32 },
+}
+
+impl PassOutput {
+    /// Bits and dither for the pass's quantiser, if it has one.
+    fn quantize(self, dither: bool) -> Option<(u32, bool)> {
+        match self {
+            PassOutput::Float => None,
+            PassOutput::Quantized { bits } => Some((bits, dither)),
+        }
+    }
+}
+
+/// The loop's result: the kept pass's audio, its meters and how it got there.
 #[derive(Debug, Clone)]
 pub struct LoudnessFit {
+    /// What the pass handed on ([`PassOutput`]).
     pub output: Spool,
+    /// Loudness and true peak of `output`, as the pass measured it (the
+    /// first walk of its analysis).
+    pub measured: Measured,
     pub limiter_meters: ChainMeters,
     pub report: LoopReport,
 }
@@ -116,10 +144,12 @@ pub fn fit_loudness(
         limiter,
         label,
         DEFAULT_SPILL_FRAMES,
+        PassOutput::Float,
     )
 }
 
-/// [`fit_loudness`] with the spill threshold of the pass outputs.
+/// [`fit_loudness`] with the spill threshold of the pass outputs and what
+/// each pass hands on.
 pub fn fit_loudness_spilling(
     pre_limiter: &Spool,
     target_lufs: f64,
@@ -127,6 +157,7 @@ pub fn fit_loudness_spilling(
     limiter: &LimiterSettings,
     label: &Path,
     spill_frames: usize,
+    pass_output: PassOutput,
 ) -> Result<LoudnessFit, EngineError> {
     if !target_lufs.is_finite() || !ceiling_dbtp.is_finite() {
         return Err(EngineError::BadTarget {
@@ -147,7 +178,7 @@ pub fn fit_loudness_spilling(
     // two): the best pass is nearly always the last one, and when it is not
     // it is run again at its settings, which gives the same samples.
     let mut best: Option<usize> = None;
-    let mut latest: Option<(Spool, ChainMeters)> = None;
+    let mut latest: Option<Pass> = None;
     // The chain refuses gains outside its range; a target that would need
     // more is unreachable, and the loop ends at the bound so the gate can say
     // so with the measured loudness instead of the run failing.
@@ -170,8 +201,8 @@ pub fn fit_loudness_spilling(
             limiter,
             label,
             spill_frames,
+            pass_output.quantize(true),
         )?;
-        let (output, meters) = (pass.output, pass.meters);
         let lufs = pass.measured.integrated_lufs().map(|l| l.0);
         let peak = pass.measured.max_true_peak_dbtp().map(|d| d.0);
         passes.push(LoopPass {
@@ -179,10 +210,10 @@ pub fn fit_loudness_spilling(
             limiter_ceiling_dbtp: limiter_ceiling,
             integrated_lufs: lufs,
             true_peak_dbtp: peak,
-            limiter_max_reduction_db: meters.limiter.map_or(0.0, |m| m.max_db),
+            limiter_max_reduction_db: pass.meters.limiter.map_or(0.0, |m| m.max_db),
             predicted_lufs: model.predict_lufs(gain_db, limiter_ceiling, &mut scratch),
         });
-        latest = Some((output, meters));
+        latest = Some(pass);
 
         let error_lu = lufs.map_or(f64::INFINITY, |l| target_lufs - l);
         let under_ceiling = peak.is_none_or(|p| p <= ceiling_dbtp);
@@ -224,24 +255,32 @@ pub fn fit_loudness_spilling(
     let chosen_pass = best.ok_or_else(|| EngineError::SilentInput {
         path: label.to_path_buf(),
     })?;
-    let (output, limiter_meters) = match latest {
-        Some(kept) if chosen_pass + 1 == passes.len() => kept,
-        _ => {
-            let p = &passes[chosen_pass];
-            let pass = run_pass(
-                pre_limiter,
-                p.gain_db,
-                p.limiter_ceiling_dbtp,
-                limiter,
-                label,
-                spill_frames,
-            )?;
-            (pass.output, pass.meters)
-        }
+    let rerun = |quantize| {
+        let p = &passes[chosen_pass];
+        run_pass(
+            pre_limiter,
+            p.gain_db,
+            p.limiter_ceiling_dbtp,
+            limiter,
+            label,
+            spill_frames,
+            quantize,
+        )
     };
+    let mut kept = match latest {
+        Some(kept) if chosen_pass + 1 == passes.len() => kept,
+        _ => rerun(pass_output.quantize(true))?,
+    };
+    if pass_output != PassOutput::Float && kept.raw_on_grid {
+        // Already exactly representable (rare: a limiter's output almost
+        // never is): the file holds it undithered, as the encoder would.
+        drop(kept);
+        kept = rerun(pass_output.quantize(false))?;
+    }
     Ok(LoudnessFit {
-        output,
-        limiter_meters,
+        output: kept.output,
+        measured: kept.measured,
+        limiter_meters: kept.meters,
         report: LoopReport {
             target_lufs,
             ceiling_dbtp,
@@ -257,11 +296,15 @@ pub fn fit_loudness_spilling(
 struct Pass {
     output: Spool,
     meters: ChainMeters,
-    measured: lacquer_analysis::Measured,
+    measured: Measured,
+    /// The limiter's output was on the quantiser's grid throughout (false
+    /// when the pass does not quantise).
+    raw_on_grid: bool,
 }
 
-/// `gain → limiter` over the whole pre-limiter signal, measuring the
-/// output's loudness and true peak as it passes (no second read).
+/// `gain → limiter` over the whole pre-limiter signal, quantised to
+/// `quantize`'s bits (with dither when it says so) if given, measuring the
+/// result's loudness and true peak as it passes (no second read).
 fn run_pass(
     pre_limiter: &Spool,
     gain_db: f64,
@@ -269,6 +312,7 @@ fn run_pass(
     limiter: &LimiterSettings,
     label: &Path,
     spill_frames: usize,
+    quantize: Option<(u32, bool)>,
 ) -> Result<Pass, EngineError> {
     let settings = ChainSettings {
         gain_db,
@@ -288,14 +332,24 @@ fn run_pass(
     chain.prepare(rate, CHAIN_BLOCK_FRAMES).map_err(dsp_err)?;
     let mut writer = SpoolWriter::new(rate, 2, spill_frames).expecting(pre_limiter.len());
     let mut meter = Meter::new(rate, label)?;
-    run_chain(&mut chain, pre_limiter, label, |piece| {
+    let mut keep = |piece: &[&[f32]]| {
         meter.push(piece)?;
         writer.push(piece).map_err(|source| EngineError::Convert {
             path: label.to_path_buf(),
             step: "keeping the limited audio",
             source,
         })
-    })?;
+    };
+    let mut quantizing = quantize.map(|(bits, dither)| Quantizing::new(bits, dither));
+    run_chain(
+        &mut chain,
+        pre_limiter,
+        label,
+        |piece| match &mut quantizing {
+            Some(q) => q.push(piece, &mut keep),
+            None => keep(piece),
+        },
+    )?;
     let output = writer.finish().map_err(|source| EngineError::Convert {
         path: label.to_path_buf(),
         step: "keeping the limited audio",
@@ -305,6 +359,7 @@ fn run_pass(
         output,
         meters: chain.meters(),
         measured: meter.finish()?,
+        raw_on_grid: quantizing.is_some_and(|q| q.raw_on_grid()),
     })
 }
 

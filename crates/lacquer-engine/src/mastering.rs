@@ -119,7 +119,8 @@ pub fn master_loaded(
     // Ownership of the samples passes on, so render can free them early.
     let rendered = render_to(spool, &steering.plan, export, path, target)?;
     let analysis_started = Instant::now();
-    let output_analysis = crate::stream::analyse(&rendered.delivered, None, path)?;
+    let output_analysis =
+        crate::stream::analyse_measured(&rendered.delivered, &rendered.measured, path)?;
     let output_analysis_seconds = analysis_started.elapsed().as_secs_f64();
     let gate_started = Instant::now();
     let gate = run_gate(&GateInput {

@@ -14,13 +14,13 @@
 //! times, each attempt recorded.
 
 use crate::error::EngineError;
-use crate::loudness_loop::{LoopReport, LoudnessFit, fit_loudness_spilling};
+use crate::loudness_loop::{LoopReport, LoudnessFit, PassOutput, fit_loudness_spilling};
 use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, WalkError, decode_to_spool, each_piece, run_chain};
+use lacquer_analysis::Measured;
 use lacquer_core::chain::LimiterSettings;
 use lacquer_core::{ChainSettings, Plan};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
-use lacquer_io::dither::{ChannelQuantizer, full_scale, is_on_grid};
 use lacquer_io::{
     DEFAULT_SPILL_FRAMES, DecodeOptions, FlacWriter, Mp3Writer, OutputFormat, Spool, SpoolWriter,
     StagedFile, StreamResampler, WavWriter,
@@ -136,6 +136,9 @@ pub struct Rendered {
     /// The samples a player gets back from the file (for the gate and the
     /// report's output analysis).
     pub delivered: Spool,
+    /// Loudness and true peak of `delivered`, measured as it was made (the
+    /// first walk of its analysis).
+    pub measured: Measured,
     pub loudness_loop: LoopReport,
     /// Meters of the pre-limiter chain, with the limiter's from the kept
     /// loop pass.
@@ -251,6 +254,12 @@ pub fn render_to(
     let started = Instant::now();
     let target_lufs = plan.target.integrated_lufs.0;
     let ceiling = plan.target.ceiling_dbtp.0;
+    // An integer file's samples are made in the loop's passes, so the loop
+    // measures what is delivered; an MP3's are only known after encoding.
+    let pass_output = match export.format.bits_per_sample() {
+        Some(bits) => PassOutput::Quantized { bits },
+        None => PassOutput::Float,
+    };
     let fit = |limiter_ceiling: f64| -> Result<LoudnessFit, EngineError> {
         let mut fit = fit_loudness_spilling(
             &pre_limiter,
@@ -259,6 +268,7 @@ pub fn render_to(
             &limiter,
             label,
             target.spill_frames,
+            pass_output,
         )?;
         // The loop judges against the real ceiling even when the limiter
         // aims lower (an MP3 retry).
@@ -269,16 +279,17 @@ pub fn render_to(
     seconds.loudness_loop = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut attempts = Vec::new();
-    let (encoded, delivered) = match export.format {
+    let (encoded, delivered, measured) = match export.format {
         OutputFormat::Mp3(mode) => loop {
             let encoded = encode_mp3(&fitted.output, mode, label, target)?;
-            let (delivered, peak) = decode_delivered(
+            let (delivered, measured) = decode_delivered(
                 &encoded,
                 export.format,
                 fitted.output.sample_rate(),
                 label,
                 target.spill_frames,
             )?;
+            let peak = measured.max_true_peak_dbtp().map(|d| d.0);
             let used_ceiling = fitted
                 .report
                 .chosen()
@@ -297,14 +308,14 @@ pub fn render_to(
                     drop(encoded);
                     fitted = fit(used_ceiling - (p - ceiling) - MP3_RETRY_MARGIN_DB)?;
                 }
-                _ => break (encoded, delivered),
+                _ => break (encoded, delivered, measured),
             }
         },
         _ => {
-            // Only an MP3 retry needs the pre-limiter signal again; free it
-            // before the delivered copy exists (peak memory).
+            // Only an MP3 retry needs the pre-limiter signal again.
             drop(pre_limiter);
-            deliver_pcm(fitted.output, export.format, label, target)?
+            let encoded = encode_pcm(&fitted.output, export.format, label, target)?;
+            (encoded, fitted.output, fitted.measured)
         }
     };
     seconds.encode = started.elapsed().as_secs_f64();
@@ -313,6 +324,7 @@ pub fn render_to(
     Ok(Rendered {
         encoded,
         delivered,
+        measured,
         loudness_loop: fitted.report,
         meters,
         encode_attempts: attempts,
@@ -320,114 +332,49 @@ pub fn render_to(
     })
 }
 
-/// Encodes a PCM master and keeps the samples a player gets back: for
-/// integer formats the dithered, quantised values (the encoder is handed
-/// exactly these, undithered: an integer over 2^(bits-1) is exact in f32
-/// for 16 and 24 bits, so the file holds exactly what the gate measures);
-/// float WAV is the master itself. WAV is written piece by piece.
-fn deliver_pcm(
-    master: Spool,
+/// Writes a PCM master from the samples a player gets back: for integer
+/// formats the loop's quantised pass (on the grid already, so the encoder
+/// packs them exactly, undithered: an integer over 2^(bits-1) is exact in
+/// f32 for 16 and 24 bits), for float WAV the master itself.
+fn encode_pcm(
+    delivered: &Spool,
     format: OutputFormat,
     label: &Path,
     target: &RenderTarget,
-) -> Result<(Encoded, Spool), EngineError> {
-    let convert = |step: &'static str| {
-        move |source| EngineError::Convert {
-            path: label.to_path_buf(),
-            step,
-            source,
-        }
+) -> Result<Encoded, EngineError> {
+    let encode_err = |source| EngineError::Convert {
+        path: label.to_path_buf(),
+        step: "encoding",
+        source,
     };
-    let rate = master.sample_rate();
-    let bits = format.bits_per_sample();
-    // Dither only when some sample is off the target grid (the whole
-    // file's property, as the whole-buffer encoder decides it).
-    let mut on_grid = true;
-    if let Some(bits) = bits {
-        each_piece(&master, label, |piece| {
-            on_grid = on_grid && is_on_grid(piece, bits);
-            Ok(())
-        })?;
-    }
-    let frames = master.len();
-    // WAV and FLAC are written in the same walk that makes the delivered
-    // samples (from them, undithered: they are on the grid already).
-    let encode_err = convert("encoding");
+    let rate = delivered.sample_rate();
+    let frames = delivered.len();
     let staged = |path: &Path| StagedFile::create(path).map_err(EngineError::Output);
     let mut pcm = match (format, &target.destination) {
-        (OutputFormat::Wav(encoding), None) => Some(PcmOut::WavMemory(
+        (OutputFormat::Wav(encoding), None) => PcmOut::WavMemory(
             WavWriter::new(Vec::new(), rate, 2, frames, encoding, false).map_err(encode_err)?,
-        )),
-        (OutputFormat::Wav(encoding), Some(path)) => Some(PcmOut::WavStaged(
+        ),
+        (OutputFormat::Wav(encoding), Some(path)) => PcmOut::WavStaged(
             WavWriter::new(staged(path)?, rate, 2, frames, encoding, false).map_err(encode_err)?,
-        )),
-        (OutputFormat::Flac(depth), None) => Some(PcmOut::FlacMemory(
+        ),
+        (OutputFormat::Flac(depth), None) => PcmOut::FlacMemory(
             FlacWriter::new(Cursor::new(Vec::new()), rate, 2, frames, depth, false)
                 .map_err(encode_err)?,
-        )),
-        (OutputFormat::Flac(depth), Some(path)) => Some(PcmOut::FlacStaged(
+        ),
+        (OutputFormat::Flac(depth), Some(path)) => PcmOut::FlacStaged(
             FlacWriter::new(staged(path)?, rate, 2, frames, depth, false).map_err(encode_err)?,
-        )),
-        (OutputFormat::Mp3(_), _) => None,
-    };
-    let delivered = match bits {
-        None => {
-            if let Some(pcm) = &mut pcm {
-                each_piece(&master, label, |piece| {
-                    pcm.push(piece).map_err(convert("encoding"))
-                })?;
-            }
-            master
-        }
-        Some(bits) => {
-            // A power of two: multiplying by its inverse is exact.
-            let lsb = 1.0 / full_scale(bits);
-            let mut quantizers: Vec<ChannelQuantizer> = (0..2)
-                .map(|c| ChannelQuantizer::new(c, bits, !on_grid))
-                .collect();
-            let mut writer = SpoolWriter::new(rate, 2, target.spill_frames).expecting(frames);
-            let mut planes = [Vec::new(), Vec::new()];
-            let mut ints = vec![0i32; CHAIN_BLOCK_FRAMES];
-            each_piece(&master, label, |piece| {
-                // A bounded scratch, whatever the piece's length.
-                for start in (0..piece[0].len()).step_by(CHAIN_BLOCK_FRAMES) {
-                    let end = (start + CHAIN_BLOCK_FRAMES).min(piece[0].len());
-                    let ints = &mut ints[..end - start];
-                    for ((plane, samples), q) in planes.iter_mut().zip(piece).zip(&mut quantizers) {
-                        q.quantize_block(&samples[start..end], ints);
-                        plane.clear();
-                        plane.extend(ints.iter().map(|&v| (f64::from(v) * lsb) as f32));
-                    }
-                    let block = [planes[0].as_slice(), planes[1].as_slice()];
-                    if let Some(pcm) = &mut pcm {
-                        pcm.push(&block).map_err(convert("encoding"))?;
-                    }
-                    writer
-                        .push(&block)
-                        .map_err(convert("keeping the delivered audio"))?;
-                }
-                Ok(())
-            })?;
-            drop(master);
-            writer
-                .finish()
-                .map_err(convert("keeping the delivered audio"))?
+        ),
+        (OutputFormat::Mp3(_), _) => {
+            return Err(encode_err(lacquer_io::IoError::Encode {
+                format: format.to_string(),
+                detail: "not a PCM format".to_owned(),
+            }));
         }
     };
-    let encoded = match pcm {
-        Some(pcm) => pcm.finish().map_err(convert("encoding"))?,
-        None => {
-            return Err(EngineError::Convert {
-                path: label.to_path_buf(),
-                step: "encoding",
-                source: lacquer_io::IoError::Encode {
-                    format: format.to_string(),
-                    detail: "not a PCM format".to_owned(),
-                },
-            });
-        }
-    };
-    Ok((encoded, delivered))
+    each_piece(delivered, label, |piece| {
+        pcm.push(piece).map_err(encode_err)
+    })?;
+    pcm.finish().map_err(encode_err)
 }
 
 /// A PCM master being written to memory or to the staged file.
@@ -490,14 +437,14 @@ fn encode_mp3(
 }
 
 /// Decodes an encoded master back, piece by piece: the samples a player
-/// gets (kept in a spool) and their true peak, dBTP.
+/// gets (kept in a spool) and their loudness and true peak.
 fn decode_delivered(
     encoded: &Encoded,
     format: OutputFormat,
     rate_hz: u32,
     label: &Path,
     spill_frames: usize,
-) -> Result<(Spool, Option<f64>), EngineError> {
+) -> Result<(Spool, Measured), EngineError> {
     let convert = |source| EngineError::Convert {
         path: label.to_path_buf(),
         step: "decoding the encoded master",
@@ -546,8 +493,7 @@ fn decode_delivered(
             ),
         }));
     }
-    let peak = meter.finish()?.max_true_peak_dbtp().map(|d| d.0);
-    Ok((delivered, peak))
+    Ok((delivered, meter.finish()?))
 }
 
 #[cfg(test)]
@@ -584,6 +530,28 @@ mod tests {
         assert!(delivery_rate_hz(44_100, Some(96_000)).is_err());
     }
 
+    /// What the loop's pass hands on for `format`, spooled.
+    fn quantized(master: &AudioBuffer, format: OutputFormat, spill_frames: usize) -> Spool {
+        let mut writer = SpoolWriter::new(master.sample_rate(), 2, spill_frames);
+        let mut keep = |piece: &[&[f32]]| -> Result<(), EngineError> {
+            writer.push(piece).unwrap();
+            Ok(())
+        };
+        let piece = [master.channel(0), master.channel(1)];
+        match format.bits_per_sample() {
+            Some(bits) => {
+                let mut q = crate::delivery::Quantizing::new(bits, true);
+                // Uneven pieces: the dither runs on across them.
+                for (l, r) in piece[0].chunks(7_777).zip(piece[1].chunks(7_777)) {
+                    q.push(&[l, r], &mut keep).unwrap();
+                }
+                assert!(!q.raw_on_grid());
+            }
+            None => keep(&piece).unwrap(),
+        }
+        writer.finish().unwrap()
+    }
+
     #[test]
     fn pcm_written_from_the_delivered_samples_is_the_plain_dithered_encode() {
         use lacquer_io::{FlacDepth, WavEncoding};
@@ -610,8 +578,8 @@ mod tests {
                     destination: None,
                     spill_frames,
                 };
-                let (encoded, delivered) =
-                    deliver_pcm(Spool::from(master.clone()), format, label, &target).unwrap();
+                let delivered = quantized(&master, format, spill_frames);
+                let encoded = encode_pcm(&delivered, format, label, &target).unwrap();
                 assert!(
                     encoded.bytes() == Some(plain.as_slice()),
                     "{format}, spill at {spill_frames}: bytes differ"

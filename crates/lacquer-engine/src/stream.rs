@@ -119,6 +119,20 @@ pub fn analyse(
     })
 }
 
+/// The rest of a spool's analysis when its first walk was measured as the
+/// audio was made ([`Meter`] over exactly these samples): one walk instead
+/// of two, with [`analyse`]'s result.
+pub fn analyse_measured(
+    spool: &Spool,
+    measured: &Measured,
+    label: &Path,
+) -> Result<Analysis, EngineError> {
+    let err = analysis_error(label);
+    let mut second = measured.second_pass();
+    each_piece(spool, label, |piece| second.push(piece).map_err(&err))?;
+    second.finish().map_err(err)
+}
+
 /// Runs `chain` (prepared for [`CHAIN_BLOCK_FRAMES`]) over `input` from a
 /// reset state and hands on its output aligned with the input, in pieces:
 /// the chain's latency is dropped from the front and flushed with silence

@@ -32,24 +32,43 @@ const DITHER_SEED: u64 = 0x4c41_4351_5545_5200; // "LACQUER\0"
 #[derive(Debug, Clone)]
 struct SplitMix64(u64);
 
+/// SplitMix64's state increment.
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
 impl SplitMix64 {
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(GAMMA);
+        mix(self.0)
     }
 
-    /// TPDF noise in (-1, 1) LSB: the difference of two independent uniforms
-    /// taken from the two 32-bit halves of one draw (2⁻³² LSB resolution).
     fn tpdf(&mut self) -> f64 {
-        const TWO_POW_MINUS_32: f64 = 1.0 / 4_294_967_296.0;
-        let z = self.next_u64();
-        let a = (z >> 32) as f64;
-        let b = (z & 0xFFFF_FFFF) as f64;
-        (a - b) * TWO_POW_MINUS_32
+        tpdf_of(self.next_u64())
     }
+}
+
+/// SplitMix64's output function of a state.
+#[inline(always)]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// TPDF noise in (-1, 1) LSB from one draw: the difference of two
+/// independent uniforms, its two 32-bit halves (2⁻³² LSB resolution).
+#[inline(always)]
+fn tpdf_of(z: u64) -> f64 {
+    const TWO_POW_MINUS_32: f64 = 1.0 / 4_294_967_296.0;
+    (exact_f64(z >> 32) - exact_f64(z & 0xFFFF_FFFF)) * TWO_POW_MINUS_32
+}
+
+/// A 32-bit integer as f64, exactly, by placing it in the mantissa of
+/// 2⁵² (bit operations and one subtraction, which vectorise where an
+/// integer conversion does not).
+#[inline(always)]
+fn exact_f64(u: u64) -> f64 {
+    const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+    f64::from_bits(TWO_POW_52.to_bits() | u) - TWO_POW_52
 }
 
 /// Rounds half away from zero via truncating conversion, which compiles to
@@ -150,21 +169,66 @@ impl ChannelQuantizer {
     }
 
     /// [`Self::next`] over a block (`out` as long as `input`): the same
-    /// values, with the undithered case in a loop of its own.
+    /// values. Where the CPU has AVX2 the loop runs four samples at a time
+    /// (the generator's state is a counter, so every sample's draw is
+    /// known without the previous one), rounding with `trunc`, which gives
+    /// the same integers as the scalar truncating conversion once clamped.
     pub fn quantize_block(&mut self, input: &[f32], out: &mut [i32]) {
-        if self.dither {
-            for (o, &s) in out.iter_mut().zip(input) {
-                *o = self.next(s);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: the CPU has AVX2, the only requirement.
+            unsafe {
+                self.quantize_block_avx2(input, out)
+            };
+            return;
+        }
+        self.quantize_block_portable(input, out);
+    }
+
+    fn quantize_block_portable(&mut self, input: &[f32], out: &mut [i32]) {
+        let (lo, hi) = (self.lo, self.hi);
+        self.quantize_block_with(input, out, |y| round_half_away(y).max(lo).min(hi) as i32);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn quantize_block_avx2(&mut self, input: &[f32], out: &mut [i32]) {
+        let (lo, hi) = (self.lo, self.hi);
+        self.quantize_block_with(input, out, |y| {
+            let clamped = (y + 0.5f64.copysign(y)).trunc().max(lo).min(hi);
+            #[allow(unsafe_code)]
+            // SAFETY: `y` is finite (a finite sample or 0, plus noise in
+            // (-1, 1)), so `clamped` is a whole number in [lo, hi], inside
+            // i32 for any width up to 32 bits.
+            unsafe {
+                clamped.to_int_unchecked::<i32>()
             }
-        } else {
-            let (scale, lo, hi) = (self.scale, self.lo, self.hi);
+        });
+    }
+
+    /// The block loop, branch-free so it vectorises; `to_int` rounds half
+    /// away from zero and clamps to the word (the same integer either way).
+    #[inline(always)]
+    fn quantize_block_with(&mut self, input: &[f32], out: &mut [i32], to_int: impl Fn(f64) -> i32) {
+        let scale = self.scale;
+        let value = |s: f32| {
+            if s.is_finite() {
+                f64::from(s) * scale
+            } else {
+                0.0
+            }
+        };
+        if self.dither {
+            let mut state = self.rng.0;
             for (o, &s) in out.iter_mut().zip(input) {
-                let x = if s.is_finite() {
-                    f64::from(s) * scale
-                } else {
-                    0.0
-                };
-                *o = round_half_away(x).clamp(lo, hi) as i32;
+                state = state.wrapping_add(GAMMA);
+                *o = to_int(value(s) + tpdf_of(mix(state)));
+            }
+            self.rng.0 = state;
+        } else {
+            for (o, &s) in out.iter_mut().zip(input) {
+                *o = to_int(value(s));
             }
         }
     }
@@ -205,16 +269,26 @@ mod tests {
                 _ => (rng.tpdf() * 1.2) as f32,
             })
             .collect();
-        for bits in [16, 24] {
+        for bits in [16, 24, 32] {
             for dither in [false, true] {
                 let mut a = ChannelQuantizer::new(1, bits, dither);
-                let mut b = ChannelQuantizer::new(1, bits, dither);
                 let one: Vec<i32> = input.iter().map(|&s| a.next(s)).collect();
+                // The dispatched loop (AVX2 where the CPU has it) and the
+                // portable one.
+                let mut b = ChannelQuantizer::new(1, bits, dither);
+                let mut c = ChannelQuantizer::new(1, bits, dither);
                 let mut block = vec![0; input.len()];
-                for (i, o) in input.chunks(777).zip(block.chunks_mut(777)) {
+                let mut portable = vec![0; input.len()];
+                for ((i, o), p) in input
+                    .chunks(777)
+                    .zip(block.chunks_mut(777))
+                    .zip(portable.chunks_mut(777))
+                {
                     b.quantize_block(i, o);
+                    c.quantize_block_portable(i, p);
                 }
                 assert_eq!(one, block, "{bits} bits, dither {dither}");
+                assert_eq!(one, portable, "{bits} bits, dither {dither}, portable");
             }
         }
     }
