@@ -118,10 +118,7 @@ pub fn master_loaded(
     let path = &source.path;
     // Ownership of the samples passes on, so render can free them early.
     let rendered = render_to(spool, &steering.plan, export, path, target)?;
-    let analysis_started = Instant::now();
-    let output_analysis =
-        crate::stream::analyse_measured(&rendered.delivered, &rendered.measured, path)?;
-    let output_analysis_seconds = analysis_started.elapsed().as_secs_f64();
+    let output_analysis = rendered.output_analysis;
     let gate_started = Instant::now();
     let gate = run_gate(&GateInput {
         input: steering.corrected_input.as_ref().unwrap_or(input_analysis),
@@ -221,7 +218,7 @@ pub fn master_loaded(
             chain: rendered.seconds.chain,
             loudness_loop: rendered.seconds.loudness_loop,
             encode: rendered.seconds.encode,
-            output_analysis: output_analysis_seconds,
+            output_analysis: rendered.seconds.output_analysis,
             gate: gate_seconds,
             ..StageSeconds::default()
         },

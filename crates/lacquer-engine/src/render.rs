@@ -15,10 +15,12 @@
 
 use crate::error::EngineError;
 use crate::loudness_loop::{LoopReport, LoudnessFit, PassOutput, fit_loudness_spilling};
-use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, WalkError, decode_to_spool, each_piece, run_chain};
+use crate::stream::{
+    CHAIN_BLOCK_FRAMES, Meter, WalkError, analyse_measured, decode_to_spool, each_piece, run_chain,
+};
 use lacquer_analysis::Measured;
 use lacquer_core::chain::LimiterSettings;
-use lacquer_core::{ChainSettings, Plan};
+use lacquer_core::{Analysis, ChainSettings, Plan};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::{Chain, ChainMeters};
 use lacquer_io::{
@@ -136,9 +138,8 @@ pub struct Rendered {
     /// The samples a player gets back from the file (for the gate and the
     /// report's output analysis).
     pub delivered: Spool,
-    /// Loudness and true peak of `delivered`, measured as it was made (the
-    /// first walk of its analysis).
-    pub measured: Measured,
+    /// The whole analysis of `delivered`.
+    pub output_analysis: Analysis,
     pub loudness_loop: LoopReport,
     /// Meters of the pre-limiter chain, with the limiter's from the kept
     /// loop pass.
@@ -155,6 +156,8 @@ pub struct RenderSeconds {
     pub chain: f64,
     pub loudness_loop: f64,
     pub encode: f64,
+    /// Measuring the delivered samples (for PCM, beside the encoding).
+    pub output_analysis: f64,
 }
 
 /// The chain without gain and limiter (run once), and the limiter settings
@@ -279,7 +282,7 @@ pub fn render_to(
     seconds.loudness_loop = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut attempts = Vec::new();
-    let (encoded, delivered, measured) = match export.format {
+    let (encoded, delivered, output_analysis) = match export.format {
         OutputFormat::Mp3(mode) => loop {
             let encoded = encode_mp3(&fitted.output, mode, label, target)?;
             let (delivered, measured) = decode_delivered(
@@ -308,28 +311,46 @@ pub fn render_to(
                     drop(encoded);
                     fitted = fit(used_ceiling - (p - ceiling) - MP3_RETRY_MARGIN_DB)?;
                 }
-                _ => break (encoded, delivered, measured),
+                _ => {
+                    seconds.encode = started.elapsed().as_secs_f64();
+                    let (analysis, analysis_seconds) =
+                        timed(|| analyse_measured(&delivered, &measured, label));
+                    seconds.output_analysis = analysis_seconds;
+                    break (encoded, delivered, analysis?);
+                }
             }
         },
         _ => {
             // Only an MP3 retry needs the pre-limiter signal again.
             drop(pre_limiter);
-            let encoded = encode_pcm(&fitted.output, export.format, label, target)?;
-            (encoded, fitted.output, fitted.measured)
+            // The file and the analysis read the same samples, independently.
+            let delivered = &fitted.output;
+            let ((encoded, encode_seconds), (analysis, analysis_seconds)) = rayon::join(
+                || timed(|| encode_pcm(delivered, export.format, label, target)),
+                || timed(|| analyse_measured(delivered, &fitted.measured, label)),
+            );
+            (seconds.encode, seconds.output_analysis) = (encode_seconds, analysis_seconds);
+            (encoded?, fitted.output, analysis?)
         }
     };
-    seconds.encode = started.elapsed().as_secs_f64();
     meters.limiter = fitted.limiter_meters.limiter;
     meters.latency_frames += fitted.limiter_meters.latency_frames;
     Ok(Rendered {
         encoded,
         delivered,
-        measured,
+        output_analysis,
         loudness_loop: fitted.report,
         meters,
         encode_attempts: attempts,
         seconds,
     })
+}
+
+/// `f`'s result and its wall time, seconds.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let result = f();
+    (result, started.elapsed().as_secs_f64())
 }
 
 /// Writes a PCM master from the samples a player gets back: for integer

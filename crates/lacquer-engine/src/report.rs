@@ -62,6 +62,8 @@ pub struct Device {
 
 /// Where the wall time of one master went, seconds (not deterministic).
 /// Chart drawing and file writing come after the report and are not in it.
+/// A PCM master's encoding and output analysis run side by side, so their
+/// figures overlap.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct StageSeconds {
     /// Decoding and measuring the input.
