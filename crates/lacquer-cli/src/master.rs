@@ -2,8 +2,9 @@
 //! a report, and exit non-zero when a file is bad or a master fails its
 //! quality gate.
 //!
-//! Files are independent, so several inputs run in parallel (`--jobs`), one
-//! file per thread; a file's bytes do not depend on how many threads ran.
+//! Files are independent, so several inputs run in parallel (`--jobs`);
+//! inside a file, independent meters and the loudness model share a pool of
+//! `--threads` workers. A file's bytes do not depend on either number.
 //! Every output path is worked out and checked (never an input, never an
 //! existing file without `--force`, never two inputs onto one output)
 //! before any processing starts.
@@ -229,9 +230,16 @@ pub struct MasterArgs {
     #[arg(long, default_value = ".master", value_name = "TEXT")]
     suffix: String,
 
-    /// Files mastered in parallel (default: available cores).
+    /// Files mastered in parallel (default: available cores, at most the
+    /// number of files).
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
+
+    /// Worker threads shared by the files' own parallel work (meters side
+    /// by side, the loudness model beside the chain). Default: available
+    /// cores. The output does not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 
     /// Also take audio files from sub-folders of a folder input.
     #[arg(long)]
@@ -443,12 +451,18 @@ pub fn run(args: &MasterArgs) -> Result<Code> {
             });
         }
     };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, plan.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args.jobs.unwrap_or(cores).clamp(1, plan.len().max(1));
+    let threads = args.threads.unwrap_or(cores).max(1);
+    // Two pools: `jobs` threads each take a file, and hand the file's own
+    // parallel work to the shared pool of `threads` (one pool for both
+    // would let a single file use only the thread it runs on).
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
+        .build()
+        .context("cannot start worker threads")?;
+    let workers = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
 
@@ -486,10 +500,11 @@ pub fn run(args: &MasterArgs) -> Result<Code> {
                     png_path: d.png.as_deref(),
                     device: Device {
                         kind: "cpu".into(),
-                        threads: jobs,
+                        jobs,
+                        threads,
                     },
                 };
-                let result = engine.master_file(&job);
+                let result = workers.install(|| engine.master_file(&job));
                 bar.inc(1);
                 if let Some(name) = d.input.file_name() {
                     bar.set_message(name.to_string_lossy().into_owned());

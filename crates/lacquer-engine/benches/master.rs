@@ -80,6 +80,7 @@ fn bench_master(c: &mut Criterion) {
                 let analysis = lacquer_analysis::analyze(&decoded.buffer).expect("analyse");
                 let device = Device {
                     kind: "cpu".into(),
+                    jobs: 1,
                     threads: 1,
                 };
                 black_box(
@@ -103,6 +104,7 @@ fn bench_master(c: &mut Criterion) {
             |input| {
                 let device = Device {
                     kind: "cpu".into(),
+                    jobs: 1,
                     threads: 1,
                 };
                 black_box(

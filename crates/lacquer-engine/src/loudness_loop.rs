@@ -137,28 +137,20 @@ pub fn fit_loudness(
     limiter: &LimiterSettings,
     label: &Path,
 ) -> Result<LoudnessFit, EngineError> {
-    fit_loudness_spilling(
+    check_target(target_lufs, ceiling_dbtp, label)?;
+    let model = LoudnessModel::measure(pre_limiter, limiter, label)?;
+    fit_loudness_with(
         pre_limiter,
+        &model,
         target_lufs,
         ceiling_dbtp,
         limiter,
         label,
-        DEFAULT_SPILL_FRAMES,
-        PassOutput::Float,
+        PassOptions::default(),
     )
 }
 
-/// [`fit_loudness`] with the spill threshold of the pass outputs and what
-/// each pass hands on.
-pub fn fit_loudness_spilling(
-    pre_limiter: &Spool,
-    target_lufs: f64,
-    ceiling_dbtp: f64,
-    limiter: &LimiterSettings,
-    label: &Path,
-    spill_frames: usize,
-    pass_output: PassOutput,
-) -> Result<LoudnessFit, EngineError> {
+fn check_target(target_lufs: f64, ceiling_dbtp: f64, label: &Path) -> Result<(), EngineError> {
     if !target_lufs.is_finite() || !ceiling_dbtp.is_finite() {
         return Err(EngineError::BadTarget {
             path: label.to_path_buf(),
@@ -166,7 +158,45 @@ pub fn fit_loudness_spilling(
             ceiling_dbtp,
         });
     }
-    let model = LoudnessModel::measure(pre_limiter, limiter, label)?;
+    Ok(())
+}
+
+/// How the loop's passes run and what they keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassOptions {
+    /// A pass's output moves from memory to a temporary file past this
+    /// many frames.
+    pub spill_frames: usize,
+    pub output: PassOutput,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        Self {
+            spill_frames: DEFAULT_SPILL_FRAMES,
+            output: PassOutput::Float,
+        }
+    }
+}
+
+/// [`fit_loudness`] with a model of `pre_limiter` already made (for
+/// example while the chain produced it; see
+/// [`crate::loudness_model::ModelRecorder`]) and the passes run as
+/// `options` says.
+pub fn fit_loudness_with(
+    pre_limiter: &Spool,
+    model: &LoudnessModel,
+    target_lufs: f64,
+    ceiling_dbtp: f64,
+    limiter: &LimiterSettings,
+    label: &Path,
+    options: PassOptions,
+) -> Result<LoudnessFit, EngineError> {
+    check_target(target_lufs, ceiling_dbtp, label)?;
+    let PassOptions {
+        spill_frames,
+        output: pass_output,
+    } = options;
     let pre_lufs = model
         .unlimited_lufs()
         .ok_or_else(|| EngineError::SilentInput {

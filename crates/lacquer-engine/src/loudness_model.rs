@@ -49,6 +49,85 @@ pub struct LoudnessModel {
     unlimited_lufs: Option<f64>,
 }
 
+/// Reads the pre-limiter signal as it comes, piece by piece, into a
+/// [`LoudnessModel`] (so the model can be built while the chain makes the
+/// signal, instead of reading it back afterwards).
+pub struct ModelRecorder {
+    limiter: LimiterModel,
+    reader: PeakReader,
+    recorder: SegmentedLoudness,
+    folder: PeakFolder,
+}
+
+impl ModelRecorder {
+    /// A recorder for `frames` frames at `rate_hz` (the length sets the
+    /// segment size, see [`MAX_SEGMENTS`]). `label` names the file in
+    /// errors.
+    pub fn new(
+        rate_hz: u32,
+        frames: usize,
+        limiter: &LimiterSettings,
+        label: &Path,
+    ) -> Result<Self, EngineError> {
+        let dsp_err = |source| EngineError::Dsp {
+            path: label.to_path_buf(),
+            source,
+        };
+        let model = LimiterModel::new(limiter, rate_hz).map_err(dsp_err)?;
+        let reader = PeakReader::new(rate_hz).map_err(dsp_err)?;
+        let block_frames = (rate_hz as usize / 100).max(1);
+        let blocks = frames / block_frames + 1;
+        let per_block = SEGMENTS_PER_BLOCK.min((MAX_SEGMENTS / blocks).max(1));
+        let recorder =
+            SegmentedLoudness::new(rate_hz, per_block).map_err(|source| EngineError::Analysis {
+                path: label.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            limiter: model,
+            reader,
+            recorder,
+            folder: PeakFolder::default(),
+        })
+    }
+
+    /// The next stereo piece (any length: the result does not depend on
+    /// how the signal is cut). The two readers run side by side on
+    /// rayon's pool, [`READ_FRAMES`] at a time.
+    pub fn push(&mut self, left: &[f32], right: &[f32]) {
+        for (left, right) in left.chunks(READ_FRAMES).zip(right.chunks(READ_FRAMES)) {
+            let (recorder, reader, folder) =
+                (&mut self.recorder, &mut self.reader, &mut self.folder);
+            rayon::join(
+                || recorder.push(left, right),
+                || reader.push(left, right, &mut folder.readings),
+            );
+            folder.fold(recorder.lengths());
+        }
+    }
+
+    pub fn finish(self) -> LoudnessModel {
+        let Self {
+            limiter,
+            mut reader,
+            recorder,
+            mut folder,
+        } = self;
+        reader.finish(&mut folder.readings);
+        let energy = recorder.finish();
+        folder.fold(energy.lengths());
+        let mut peaks = folder.peaks;
+        peaks.truncate(energy.lengths().len());
+        let unlimited_lufs = energy.integrated_lufs(&vec![1.0; peaks.len()]).map(|l| l.0);
+        LoudnessModel {
+            energy,
+            peaks,
+            limiter,
+            unlimited_lufs,
+        }
+    }
+}
+
 impl LoudnessModel {
     /// Reads `pre_limiter` once (its K-weighting beside the peak
     /// readings). `label` names the file in errors.
@@ -57,47 +136,13 @@ impl LoudnessModel {
         limiter: &LimiterSettings,
         label: &Path,
     ) -> Result<Self, EngineError> {
-        let rate = pre_limiter.sample_rate();
-        let dsp_err = |source| EngineError::Dsp {
-            path: label.to_path_buf(),
-            source,
-        };
-        let model = LimiterModel::new(limiter, rate).map_err(dsp_err)?;
-        let mut reader = PeakReader::new(rate).map_err(dsp_err)?;
-        let block_frames = (rate as usize / 100).max(1);
-        let blocks = pre_limiter.len() / block_frames + 1;
-        let per_block = SEGMENTS_PER_BLOCK.min((MAX_SEGMENTS / blocks).max(1));
         let mut recorder =
-            SegmentedLoudness::new(rate, per_block).map_err(|source| EngineError::Analysis {
-                path: label.to_path_buf(),
-                source,
-            })?;
-        let mut folder = PeakFolder::default();
+            ModelRecorder::new(pre_limiter.sample_rate(), pre_limiter.len(), limiter, label)?;
         each_piece(pre_limiter, label, |piece| {
-            for (left, right) in piece[0]
-                .chunks(READ_FRAMES)
-                .zip(piece[1].chunks(READ_FRAMES))
-            {
-                rayon::join(
-                    || recorder.push(left, right),
-                    || reader.push(left, right, &mut folder.readings),
-                );
-                folder.fold(recorder.lengths());
-            }
+            recorder.push(piece[0], piece[1]);
             Ok(())
         })?;
-        reader.finish(&mut folder.readings);
-        let energy = recorder.finish();
-        folder.fold(energy.lengths());
-        let mut peaks = folder.peaks;
-        peaks.truncate(energy.lengths().len());
-        let unlimited_lufs = energy.integrated_lufs(&vec![1.0; peaks.len()]).map(|l| l.0);
-        Ok(Self {
-            energy,
-            peaks,
-            limiter: model,
-            unlimited_lufs,
-        })
+        Ok(recorder.finish())
     }
 
     /// Predicted integrated loudness (LUFS) of the limited output at

@@ -14,9 +14,11 @@
 //! times, each attempt recorded.
 
 use crate::error::EngineError;
-use crate::loudness_loop::{LoopReport, LoudnessFit, PassOutput, fit_loudness_spilling};
+use crate::loudness_loop::{LoopReport, LoudnessFit, PassOptions, PassOutput, fit_loudness_with};
+use crate::loudness_model::{LoudnessModel, ModelRecorder};
 use crate::stream::{
-    CHAIN_BLOCK_FRAMES, Meter, WalkError, analyse_measured, decode_to_spool, each_piece, run_chain,
+    CHAIN_BLOCK_FRAMES, Meter, WalkError, analyse_measured, decode_to_spool, each_piece,
+    run_chain_beside,
 };
 use lacquer_analysis::Measured;
 use lacquer_core::chain::LimiterSettings;
@@ -208,6 +210,9 @@ pub fn render_to(
         step: "keeping the processed audio",
         source,
     };
+    // The loop's loudness model reads the pre-limiter signal as the chain
+    // makes it, when no rate conversion comes between them.
+    let mut model = None;
     let (pre_limiter, mut meters) = if pre_settings == ChainSettings::default() {
         (input, ChainMeters::default())
     } else {
@@ -217,9 +222,21 @@ pub fn render_to(
             .map_err(dsp_err)?;
         let mut writer =
             SpoolWriter::new(input.sample_rate(), 2, target.spill_frames).expecting(input.len());
-        run_chain(&mut chain, &input, label, |piece| {
-            writer.push(piece).map_err(keep_err)
-        })?;
+        let mut recorder = (input.sample_rate() == rate)
+            .then(|| ModelRecorder::new(rate, input.len(), &limiter, label))
+            .transpose()?;
+        run_chain_beside(
+            &mut chain,
+            &input,
+            label,
+            |piece| writer.push(piece).map_err(keep_err),
+            |left, right| {
+                if let Some(r) = &mut recorder {
+                    r.push(left, right);
+                }
+            },
+        )?;
+        model = recorder.map(ModelRecorder::finish);
         // The input is not needed again: free it before the loop's copies.
         drop(input);
         (writer.finish().map_err(keep_err)?, chain.meters())
@@ -255,6 +272,10 @@ pub fn render_to(
     seconds.chain = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
+    let model = match model {
+        Some(model) => model,
+        None => LoudnessModel::measure(&pre_limiter, &limiter, label)?,
+    };
     let target_lufs = plan.target.integrated_lufs.0;
     let ceiling = plan.target.ceiling_dbtp.0;
     // An integer file's samples are made in the loop's passes, so the loop
@@ -264,14 +285,17 @@ pub fn render_to(
         None => PassOutput::Float,
     };
     let fit = |limiter_ceiling: f64| -> Result<LoudnessFit, EngineError> {
-        let mut fit = fit_loudness_spilling(
+        let mut fit = fit_loudness_with(
             &pre_limiter,
+            &model,
             target_lufs,
             limiter_ceiling,
             &limiter,
             label,
-            target.spill_frames,
-            pass_output,
+            PassOptions {
+                spill_frames: target.spill_frames,
+                output: pass_output,
+            },
         )?;
         // The loop judges against the real ceiling even when the limiter
         // aims lower (an MP3 retry).

@@ -55,8 +55,11 @@ pub struct ReportWarning {
 pub struct Device {
     /// Always `cpu`: inference and DSP run on the CPU.
     pub kind: String,
-    /// Worker threads of the run (files in parallel; one file is
-    /// processed on one thread).
+    /// Files mastered at once in the run (absent in reports from before
+    /// it was recorded).
+    #[serde(default)]
+    pub jobs: usize,
+    /// Worker threads shared by the files' own parallel work.
     pub threads: usize,
 }
 

@@ -143,41 +143,139 @@ pub(crate) fn run_chain(
     label: &Path,
     mut out: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
 ) -> Result<(), EngineError> {
-    chain.reset();
-    let latency = chain.latency();
-    let mut left = vec![0.0f32; CHAIN_BLOCK_FRAMES];
-    let mut right = vec![0.0f32; CHAIN_BLOCK_FRAMES];
-    let mut to_skip = latency;
-    let mut process = |l: &[f32], r: &[f32]| -> Result<(), EngineError> {
-        let n = l.len();
-        left[..n].copy_from_slice(l);
-        right[..n].copy_from_slice(r);
-        chain.process(&mut left[..n], &mut right[..n]);
-        let skip = to_skip.min(n);
-        to_skip -= skip;
-        if skip < n {
-            out(&[&left[skip..n], &right[skip..n]])?;
-        }
+    let mut feed = ChainFeed::new(chain);
+    each_piece(input, label, |piece| {
+        feed.feed(piece[0], piece[piece.len() - 1], &mut out)
+    })?;
+    feed.flush(&mut out)
+}
+
+/// Frames of the chain's output [`run_chain_beside`] hands to its reader
+/// at a time.
+const BESIDE_FRAMES: usize = 1 << 16;
+
+/// [`run_chain`], with a second reader of the output that works beside the
+/// chain: `beside` gets the output in batches of [`BESIDE_FRAMES`], in
+/// order, each one while the chain makes the next (on rayon's pool). Why:
+/// the loudness model reads the whole pre-limiter signal, and reading it
+/// as it is made takes that work off the path between chain and loop.
+pub(crate) fn run_chain_beside(
+    chain: &mut Chain,
+    input: &Spool,
+    label: &Path,
+    mut out: impl FnMut(&[&[f32]]) -> Result<(), EngineError> + Send,
+    mut beside: impl FnMut(&[f32], &[f32]) + Send,
+) -> Result<(), EngineError> {
+    let mut feed = ChainFeed::new(chain);
+    let batch = || {
+        [
+            Vec::with_capacity(BESIDE_FRAMES),
+            Vec::with_capacity(BESIDE_FRAMES),
+        ]
+    };
+    let (mut ready, mut next): ([Vec<f32>; 2], [Vec<f32>; 2]) = (batch(), batch());
+    // One step: the chain makes `next` from `input` (or its latency's
+    // flush) while `beside` reads `ready`; then they trade places.
+    let mut step = |input: Option<(&[f32], &[f32])>| -> Result<(), EngineError> {
+        let mut collect = |piece: &[&[f32]]| {
+            out(piece)?;
+            next[0].extend_from_slice(piece[0]);
+            next[1].extend_from_slice(piece[1]);
+            Ok(())
+        };
+        let (made, ()) = rayon::join(
+            || match input {
+                Some((l, r)) => feed.feed(l, r, &mut collect),
+                None => feed.flush(&mut collect),
+            },
+            || {
+                if !ready[0].is_empty() {
+                    beside(&ready[0], &ready[1]);
+                }
+            },
+        );
+        made?;
+        std::mem::swap(&mut ready, &mut next);
+        next[0].clear();
+        next[1].clear();
         Ok(())
     };
     each_piece(input, label, |piece| {
         let (l, r) = (piece[0], piece[piece.len() - 1]);
-        for (l, r) in l
-            .chunks(CHAIN_BLOCK_FRAMES)
-            .zip(r.chunks(CHAIN_BLOCK_FRAMES))
-        {
-            process(l, r)?;
+        for (l, r) in l.chunks(BESIDE_FRAMES).zip(r.chunks(BESIDE_FRAMES)) {
+            step(Some((l, r)))?;
         }
         Ok(())
     })?;
-    let silence = vec![0.0f32; CHAIN_BLOCK_FRAMES];
-    let mut remaining = latency;
-    while remaining > 0 {
-        let n = remaining.min(CHAIN_BLOCK_FRAMES);
-        process(&silence[..n], &silence[..n])?;
-        remaining -= n;
+    step(None)?;
+    if !ready[0].is_empty() {
+        beside(&ready[0], &ready[1]);
     }
     Ok(())
+}
+
+/// A chain being run from a reset state: drops its latency from the
+/// front of the output and flushes it with silence at the end.
+struct ChainFeed<'c> {
+    chain: &'c mut Chain,
+    to_skip: usize,
+    left: Vec<f32>,
+    right: Vec<f32>,
+}
+
+impl<'c> ChainFeed<'c> {
+    fn new(chain: &'c mut Chain) -> Self {
+        chain.reset();
+        let to_skip = chain.latency();
+        Self {
+            chain,
+            to_skip,
+            left: vec![0.0; CHAIN_BLOCK_FRAMES],
+            right: vec![0.0; CHAIN_BLOCK_FRAMES],
+        }
+    }
+
+    /// Runs the next input frames through the chain, handing on the
+    /// output that is due.
+    fn feed(
+        &mut self,
+        left: &[f32],
+        right: &[f32],
+        out: &mut impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        for (l, r) in left
+            .chunks(CHAIN_BLOCK_FRAMES)
+            .zip(right.chunks(CHAIN_BLOCK_FRAMES))
+        {
+            let n = l.len();
+            self.left[..n].copy_from_slice(l);
+            self.right[..n].copy_from_slice(r);
+            self.chain
+                .process(&mut self.left[..n], &mut self.right[..n]);
+            let skip = self.to_skip.min(n);
+            self.to_skip -= skip;
+            if skip < n {
+                out(&[&self.left[skip..n], &self.right[skip..n]])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes the chain's latency worth of silence through, so the output
+    /// is as long as the input.
+    fn flush(
+        &mut self,
+        out: &mut impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let silence = vec![0.0f32; CHAIN_BLOCK_FRAMES];
+        let mut remaining = self.chain.latency();
+        while remaining > 0 {
+            let n = remaining.min(CHAIN_BLOCK_FRAMES);
+            self.feed(&silence[..n], &silence[..n], out)?;
+            remaining -= n;
+        }
+        Ok(())
+    }
 }
 
 /// Integrated loudness and true peak of pieces as they pass.

@@ -36,6 +36,7 @@ const REMASTER_TONAL_TOL_DB: f64 = 0.5;
 fn device() -> Device {
     Device {
         kind: "cpu".into(),
+        jobs: 1,
         threads: 1,
     }
 }

@@ -137,6 +137,7 @@ fn an_unreachable_target_is_reported_not_hidden() {
         &ExportOptions::default(),
         Device {
             kind: "cpu".into(),
+            jobs: 1,
             threads: 1,
         },
         Instant::now(),
