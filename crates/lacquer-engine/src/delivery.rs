@@ -75,3 +75,54 @@ impl Quantizing {
         self.raw_on_grid
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(q: &mut Quantizing, left: &[f32], right: &[f32]) -> [Vec<f32>; 2] {
+        let mut out = [Vec::new(), Vec::new()];
+        q.push(&[left, right], |piece| {
+            out[0].extend_from_slice(piece[0]);
+            out[1].extend_from_slice(piece[1]);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn samples_on_the_grid_are_recognised_and_pass_undithered_unchanged() {
+        let lsb = 1.0 / 32_768.0;
+        // Longer than one scratch block.
+        let left: Vec<f32> = (0..10_000)
+            .map(|i| ((i % 200) as f32 - 100.0) * lsb)
+            .collect();
+        let right: Vec<f32> = left.iter().map(|s| -s).collect();
+        let mut rounding = Quantizing::new(16, false);
+        assert_eq!(
+            run(&mut rounding, &left, &right),
+            [left.clone(), right.clone()]
+        );
+        assert!(rounding.raw_on_grid());
+
+        // Dithered, the same input moves off its values (the dither is
+        // only skipped by a caller that saw `raw_on_grid`).
+        let mut dithered = Quantizing::new(16, true);
+        let out = run(&mut dithered, &left, &right);
+        assert!(dithered.raw_on_grid());
+        assert_ne!(out, [left.clone(), right.clone()]);
+        // ...onto the grid, within one LSB.
+        for (o, s) in out[0].iter().zip(&left) {
+            assert_eq!((o / lsb).fract(), 0.0);
+            assert!((o - s).abs() <= lsb);
+        }
+
+        // Half an LSB off the grid anywhere: not on the grid any more.
+        let mut off = left.clone();
+        off[9_999] += 0.5 * lsb;
+        let mut q = Quantizing::new(16, false);
+        run(&mut q, &off, &right);
+        assert!(!q.raw_on_grid());
+    }
+}

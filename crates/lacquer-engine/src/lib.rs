@@ -2,10 +2,11 @@
 //! process → re-measure → adjust → gate → encode → report.
 //!
 //! A file's stages run one after another; inside a stage, only work whose
-//! result cannot depend on scheduling is spread over rayon's pool
-//! (independent meters side by side, each reading its pieces in order), so
-//! the output bytes are the same at any thread count (tested). Callers
-//! parallelise across files.
+//! result cannot depend on scheduling is spread over rayon's pool:
+//! independent meters side by side, and readers of a chain's output (the
+//! loudness model, a loop pass's meters) one batch behind the chain, each
+//! reading its pieces in order. So the output bytes are the same at any
+//! thread count (tested). Callers parallelise across files.
 //! Nothing is written to disk until a master has been fully rendered,
 //! encoded and gated, and then only atomically.
 

@@ -23,7 +23,7 @@
 use crate::delivery::Quantizing;
 use crate::error::EngineError;
 use crate::loudness_model::LoudnessModel;
-use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, run_chain};
+use crate::stream::{CHAIN_BLOCK_FRAMES, Meter, run_chain_beside};
 use lacquer_analysis::Measured;
 use lacquer_core::ChainSettings;
 use lacquer_core::chain::LimiterSettings;
@@ -362,22 +362,30 @@ fn run_pass(
     chain.prepare(rate, CHAIN_BLOCK_FRAMES).map_err(dsp_err)?;
     let mut writer = SpoolWriter::new(rate, 2, spill_frames).expecting(pre_limiter.len());
     let mut meter = Meter::new(rate, label)?;
-    let mut keep = |piece: &[&[f32]]| {
-        meter.push(piece)?;
-        writer.push(piece).map_err(|source| EngineError::Convert {
-            path: label.to_path_buf(),
-            step: "keeping the limited audio",
-            source,
-        })
-    };
     let mut quantizing = quantize.map(|(bits, dither)| Quantizing::new(bits, dither));
-    run_chain(
+    // The limiter (and the quantiser) on one side; the meters and the
+    // spool, which only read what it made, beside it.
+    run_chain_beside(
         &mut chain,
         pre_limiter,
         label,
-        |piece| match &mut quantizing {
-            Some(q) => q.push(piece, &mut keep),
-            None => keep(piece),
+        |piece, batch| match &mut quantizing {
+            Some(q) => q.push(piece, |delivered| {
+                batch.append(delivered);
+                Ok(())
+            }),
+            None => {
+                batch.append(piece);
+                Ok(())
+            }
+        },
+        |piece| {
+            meter.push(piece)?;
+            writer.push(piece).map_err(|source| EngineError::Convert {
+                path: label.to_path_buf(),
+                step: "keeping the limited audio",
+                source,
+            })
         },
     )?;
     let output = writer.finish().map_err(|source| EngineError::Convert {

@@ -225,15 +225,22 @@ pub fn render_to(
         let mut recorder = (input.sample_rate() == rate)
             .then(|| ModelRecorder::new(rate, input.len(), &limiter, label))
             .transpose()?;
+        let model_beside = recorder.is_some();
         run_chain_beside(
             &mut chain,
             &input,
             label,
-            |piece| writer.push(piece).map_err(keep_err),
-            |left, right| {
-                if let Some(r) = &mut recorder {
-                    r.push(left, right);
+            |piece, batch| {
+                if model_beside {
+                    batch.append(piece);
                 }
+                writer.push(piece).map_err(keep_err)
+            },
+            |piece| {
+                if let Some(r) = &mut recorder {
+                    r.push(piece[0], piece[1]);
+                }
+                Ok(())
             },
         )?;
         model = recorder.map(ModelRecorder::finish);

@@ -133,71 +133,73 @@ pub fn analyse_measured(
     second.finish().map_err(err)
 }
 
-/// Runs `chain` (prepared for [`CHAIN_BLOCK_FRAMES`]) over `input` from a
-/// reset state and hands on its output aligned with the input, in pieces:
-/// the chain's latency is dropped from the front and flushed with silence
-/// at the end, so exactly `input.len()` frames come out.
-pub(crate) fn run_chain(
-    chain: &mut Chain,
-    input: &Spool,
-    label: &Path,
-    mut out: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
-) -> Result<(), EngineError> {
-    let mut feed = ChainFeed::new(chain);
-    each_piece(input, label, |piece| {
-        feed.feed(piece[0], piece[piece.len() - 1], &mut out)
-    })?;
-    feed.flush(&mut out)
-}
-
-/// Frames of the chain's output [`run_chain_beside`] hands to its reader
-/// at a time.
+/// Frames of input [`run_chain_beside`] runs through the chain per step.
 const BESIDE_FRAMES: usize = 1 << 16;
 
-/// [`run_chain`], with a second reader of the output that works beside the
-/// chain: `beside` gets the output in batches of [`BESIDE_FRAMES`], in
-/// order, each one while the chain makes the next (on rayon's pool). Why:
-/// the loudness model reads the whole pre-limiter signal, and reading it
-/// as it is made takes that work off the path between chain and loop.
+/// Audio handed from the chain's side of [`run_chain_beside`] to the
+/// reader beside it.
+#[derive(Default)]
+pub(crate) struct Batch([Vec<f32>; 2]);
+
+impl Batch {
+    /// Appends a stereo piece.
+    pub(crate) fn append(&mut self, piece: &[&[f32]]) {
+        self.0[0].extend_from_slice(piece[0]);
+        self.0[1].extend_from_slice(piece[piece.len() - 1]);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0[0].is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.0[0].clear();
+        self.0[1].clear();
+    }
+}
+
+/// Runs `chain` (prepared for [`CHAIN_BLOCK_FRAMES`]) over `input` from a
+/// reset state, its output aligned with the input (the chain's latency is
+/// dropped from the front and flushed with silence at the end, so exactly
+/// `input.len()` frames come out), split over two workers: `out` gets
+/// that output in pieces on the chain's side and appends to the batch
+/// whatever `beside` should read; `beside` reads each batch,
+/// in order, while the chain runs the next [`BESIDE_FRAMES`] input frames
+/// (the two sides run on rayon's pool). Why: work that only reads the
+/// output (the loudness model's reading of the pre-limiter signal, a
+/// pass's meters) then leaves the path of the chain. `beside` sees every
+/// sample once, in order, so its results are those of reading inline.
 pub(crate) fn run_chain_beside(
     chain: &mut Chain,
     input: &Spool,
     label: &Path,
-    mut out: impl FnMut(&[&[f32]]) -> Result<(), EngineError> + Send,
-    mut beside: impl FnMut(&[f32], &[f32]) + Send,
+    mut out: impl FnMut(&[&[f32]], &mut Batch) -> Result<(), EngineError> + Send,
+    mut beside: impl FnMut(&[&[f32]]) -> Result<(), EngineError> + Send,
 ) -> Result<(), EngineError> {
     let mut feed = ChainFeed::new(chain);
-    let batch = || {
-        [
-            Vec::with_capacity(BESIDE_FRAMES),
-            Vec::with_capacity(BESIDE_FRAMES),
-        ]
+    let (mut ready, mut next) = (Batch::default(), Batch::default());
+    let mut read = |batch: &Batch| {
+        if batch.is_empty() {
+            Ok(())
+        } else {
+            beside(&[&batch.0[0], &batch.0[1]])
+        }
     };
-    let (mut ready, mut next): ([Vec<f32>; 2], [Vec<f32>; 2]) = (batch(), batch());
-    // One step: the chain makes `next` from `input` (or its latency's
+    // One step: the chain fills `next` from `input` (or from its latency's
     // flush) while `beside` reads `ready`; then they trade places.
     let mut step = |input: Option<(&[f32], &[f32])>| -> Result<(), EngineError> {
-        let mut collect = |piece: &[&[f32]]| {
-            out(piece)?;
-            next[0].extend_from_slice(piece[0]);
-            next[1].extend_from_slice(piece[1]);
-            Ok(())
-        };
-        let (made, ()) = rayon::join(
+        let mut collect = |piece: &[&[f32]]| out(piece, &mut next);
+        let (made, read_ok) = rayon::join(
             || match input {
                 Some((l, r)) => feed.feed(l, r, &mut collect),
                 None => feed.flush(&mut collect),
             },
-            || {
-                if !ready[0].is_empty() {
-                    beside(&ready[0], &ready[1]);
-                }
-            },
+            || read(&ready),
         );
         made?;
+        read_ok?;
         std::mem::swap(&mut ready, &mut next);
-        next[0].clear();
-        next[1].clear();
+        next.clear();
         Ok(())
     };
     each_piece(input, label, |piece| {
@@ -208,10 +210,7 @@ pub(crate) fn run_chain_beside(
         Ok(())
     })?;
     step(None)?;
-    if !ready[0].is_empty() {
-        beside(&ready[0], &ready[1]);
-    }
-    Ok(())
+    read(&ready)
 }
 
 /// A chain being run from a reset state: drops its latency from the
@@ -367,5 +366,70 @@ impl FeatureSource for Corrected<'_> {
             flip(settings, self.spool.sample_rate(), left, right);
         }
         Ok(planes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lacquer_core::{AudioBuffer, ChainSettings};
+    use lacquer_io::SpoolWriter;
+
+    /// Three full batches and a partial one, through a chain with latency
+    /// (glue and limiter), the input in memory and on disk: what `beside`
+    /// reads is what the chain's side handed on, and both are the
+    /// whole-buffer run of the chain with its latency removed.
+    #[test]
+    fn the_reader_beside_the_chain_reads_its_aligned_output_in_order() {
+        let frames = 3 * BESIDE_FRAMES + 12_345;
+        let wave = |step: f32| -> Vec<f32> {
+            (0..frames)
+                .map(|i| 0.9 * (i as f32 * step).sin() * (i as f32 * 1e-4).cos())
+                .collect()
+        };
+        let input = AudioBuffer::stereo(44_100, wave(0.01), wave(0.023)).unwrap();
+        let mut settings = ChainSettings::default();
+        settings.glue.enabled = true;
+        settings.limiter.enabled = true;
+        settings.gain_db = 6.0;
+
+        let mut whole = Chain::new(&settings);
+        let mut reference = None;
+        for spill_frames in [usize::MAX, 0] {
+            let mut writer = SpoolWriter::new(44_100, 2, spill_frames);
+            writer.push(&[input.channel(0), input.channel(1)]).unwrap();
+            let spool = writer.finish().unwrap();
+            let mut chain = Chain::new(&settings);
+            chain.prepare(44_100, CHAIN_BLOCK_FRAMES).unwrap();
+            let (mut made, mut read) = (Batch::default(), Batch::default());
+            run_chain_beside(
+                &mut chain,
+                &spool,
+                Path::new("test.wav"),
+                |piece, batch| {
+                    made.append(piece);
+                    batch.append(piece);
+                    Ok(())
+                },
+                |piece| {
+                    read.append(piece);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(made.0[0].len(), frames);
+            assert!(made.0 == read.0, "spill at {spill_frames}");
+
+            let reference = reference.get_or_insert_with(|| {
+                let latency = chain.latency();
+                assert!(latency > 0);
+                whole.prepare(44_100, frames + latency).unwrap();
+                let pad = |c: &[f32]| [c, &vec![0.0; latency][..]].concat();
+                let (mut l, mut r) = (pad(input.channel(0)), pad(input.channel(1)));
+                whole.process(&mut l, &mut r);
+                [l[latency..].to_vec(), r[latency..].to_vec()]
+            });
+            assert!(made.0 == *reference, "spill at {spill_frames}");
+        }
     }
 }
