@@ -225,22 +225,21 @@ pub fn render_to(
         let mut recorder = (input.sample_rate() == rate)
             .then(|| ModelRecorder::new(rate, input.len(), &limiter, label))
             .transpose()?;
-        let model_beside = recorder.is_some();
+        // The chain's side only runs the chain; keeping its output and
+        // the model's reading happen beside it.
         run_chain_beside(
             &mut chain,
             &input,
             label,
             |piece, batch| {
-                if model_beside {
-                    batch.append(piece);
-                }
-                writer.push(piece).map_err(keep_err)
+                batch.append(piece);
+                Ok(())
             },
             |piece| {
                 if let Some(r) = &mut recorder {
                     r.push(piece[0], piece[1]);
                 }
-                Ok(())
+                writer.push(piece).map_err(keep_err)
             },
         )?;
         model = recorder.map(ModelRecorder::finish);
