@@ -34,6 +34,6 @@ pub(crate) fn decode_to_spool(
         DEFAULT_SPILL_FRAMES,
         file,
         EngineError::Input,
-        |_| Ok(()),
+        |_, _| Ok(()),
     )
 }

@@ -12,7 +12,7 @@ use crate::gate::DynamicsTarget;
 use crate::mastering::{LoadedInput, Mastered, Steering, master_loaded};
 use crate::render::{Encoded, ExportOptions, RenderTarget};
 use crate::report::{Device, MasterReport, ReportWarning};
-use crate::stream::{Corrected, analyse, decode_to_spool};
+use crate::stream::{Corrected, analyse, analyse_measured, decode_and_measure};
 use crate::tonal::TonalCurve;
 use lacquer_core::{
     Analysis, GenreChoice, GenreScores, Intent, PlanOptions, PlatformTable, Profile, TargetRange,
@@ -188,15 +188,14 @@ impl Engine {
     /// in a temporary file once it is longer than the spill threshold, so
     /// memory does not grow with the input's length.
     pub fn load(&self, path: &Path) -> Result<(LoadedInput, Analysis), EngineError> {
-        let (spool, source) = decode_to_spool(
+        let (spool, source, measured) = decode_and_measure(
             path,
             &self.decode,
             self.spill_frames,
             path,
             EngineError::Input,
-            |_| Ok(()),
         )?;
-        let analysis = analyse(&spool, None, path)?;
+        let analysis = analyse_measured(&spool, &measured, path)?;
         if analysis.loudness.integrated_lufs.is_none() {
             return Err(EngineError::SilentInput {
                 path: path.to_path_buf(),

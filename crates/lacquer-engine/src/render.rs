@@ -531,7 +531,7 @@ fn decode_delivered(
     };
     let mut meter = Meter::new(rate_hz, label)?;
     let (delivered, source) =
-        decode_to_spool(&path, &options, spill_frames, label, convert, |piece| {
+        decode_to_spool(&path, &options, spill_frames, label, convert, |_, piece| {
             meter.push(piece)
         })?;
     drop(private);

@@ -71,7 +71,7 @@ fn analysis_error(label: &Path) -> impl Fn(lacquer_analysis::AnalysisError) -> E
 }
 
 /// Decodes `path` into a spool (spilling past `spill_frames`), handing
-/// each piece to `also` as well. The decoder's own errors go through
+/// each piece to `also` as well, with its sample rate. The decoder's own errors go through
 /// `decode_err` (a bad input and a bad re-read master are different
 /// failures); failing to keep the audio is the engine's.
 pub fn decode_to_spool(
@@ -80,7 +80,7 @@ pub fn decode_to_spool(
     spill_frames: usize,
     label: &Path,
     decode_err: impl Fn(IoError) -> EngineError,
-    mut also: impl FnMut(&[&[f32]]) -> Result<(), EngineError>,
+    mut also: impl FnMut(u32, &[&[f32]]) -> Result<(), EngineError>,
 ) -> Result<(Spool, SourceInfo), EngineError> {
     let keep_err = |source| {
         WalkError::Step(EngineError::Convert {
@@ -89,12 +89,110 @@ pub fn decode_to_spool(
             source,
         })
     };
-    lacquer_io::decode_to_spool(path, options, spill_frames, keep_err, |left, right| {
-        also(&[left, right]).map_err(WalkError::Step)
-    })
+    lacquer_io::decode_to_spool(
+        path,
+        options,
+        spill_frames,
+        keep_err,
+        |rate, left, right| also(rate, &[left, right]).map_err(WalkError::Step),
+    )
     .map_err(|e| match e {
         WalkError::Read(e) => decode_err(e),
         WalkError::Step(e) => e,
+    })
+}
+
+/// Frames of decoded audio [`decode_and_measure`] hands across at a time.
+const MEASURE_BATCH_FRAMES: usize = 1 << 16;
+
+/// [`decode_to_spool`] with the analysis's first walk (loudness and true
+/// peak) made while the file is decoded: the decoder runs on a thread of
+/// its own and hands batches of [`MEASURE_BATCH_FRAMES`] to the meters on
+/// the calling thread (whose parallel work stays on the caller's rayon
+/// pool). The meters read every sample once, in order, so the result is
+/// [`analyse`]'s first walk; [`analyse_measured`] finishes the analysis.
+pub fn decode_and_measure(
+    path: &Path,
+    options: &DecodeOptions,
+    spill_frames: usize,
+    label: &Path,
+    decode_err: impl Fn(IoError) -> EngineError + Send + Sync,
+) -> Result<(Spool, SourceInfo, Measured), EngineError> {
+    use std::sync::mpsc::{channel, sync_channel};
+    // Two batches in flight at most; read batches go back to the decoder
+    // to be filled again (no fresh memory per batch).
+    let (to_meters, filled) = sync_channel::<(u32, Batch)>(2);
+    let (to_decoder, emptied) = channel::<Batch>();
+    let stopped = || EngineError::Convert {
+        path: label.to_path_buf(),
+        step: "measuring the decoded audio",
+        source: IoError::Empty {
+            path: label.to_path_buf(),
+            detail: "the meters stopped early",
+        },
+    };
+    let decode_err = &decode_err;
+    std::thread::scope(|scope| {
+        let decoder = scope.spawn(move || {
+            let mut batch = Batch::default();
+            let mut last_rate = 0;
+            let decoded = decode_to_spool(
+                path,
+                options,
+                spill_frames,
+                label,
+                decode_err,
+                |rate, piece| {
+                    batch.append(piece);
+                    last_rate = rate;
+                    if batch.len() >= MEASURE_BATCH_FRAMES {
+                        let next = emptied.try_recv().unwrap_or_default();
+                        let full = std::mem::replace(&mut batch, next);
+                        to_meters.send((rate, full)).map_err(|_| stopped())?;
+                    }
+                    Ok(())
+                },
+            )?;
+            if !batch.is_empty() {
+                to_meters.send((last_rate, batch)).map_err(|_| stopped())?;
+            }
+            Ok::<_, EngineError>(decoded)
+        });
+        let mut first: Option<FirstPass> = None;
+        let mut measuring = Ok(());
+        for (rate, mut batch) in filled.iter() {
+            // After a failure, keep draining so the decoder is never
+            // blocked on a full channel.
+            if measuring.is_ok() {
+                measuring = (|| {
+                    let pass = match &mut first {
+                        Some(pass) => pass,
+                        None => first.insert(
+                            FirstPass::new(rate, 2)
+                                .map_err(analysis_error(label))?
+                                .parallel(true),
+                        ),
+                    };
+                    pass.push(&batch.planes()).map_err(analysis_error(label))
+                })();
+            }
+            batch.clear();
+            let _ = to_decoder.send(batch);
+        }
+        let (spool, source) = decoder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        measuring?;
+        let measured = first
+            .ok_or_else(|| {
+                decode_err(IoError::Empty {
+                    path: path.to_path_buf(),
+                    detail: "no audio frames",
+                })
+            })?
+            .finish()
+            .map_err(analysis_error(label))?;
+        Ok((spool, source, measured))
     })
 }
 
@@ -150,6 +248,14 @@ impl Batch {
 
     fn is_empty(&self) -> bool {
         self.0[0].is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.0[0].len()
+    }
+
+    fn planes(&self) -> [&[f32]; 2] {
+        [&self.0[0], &self.0[1]]
     }
 
     fn clear(&mut self) {
@@ -374,6 +480,76 @@ mod tests {
     use super::*;
     use lacquer_core::{AudioBuffer, ChainSettings};
     use lacquer_io::SpoolWriter;
+
+    /// A file of several batches, at 48 kHz and in memory and on disk:
+    /// measuring while decoding gives the spool and the analysis of
+    /// decoding first and analysing after.
+    #[test]
+    fn measuring_while_decoding_gives_the_decode_then_analyse_result() {
+        use lacquer_io::{FlacDepth, OutputFormat, encode_to_vec};
+        let frames = 3 * MEASURE_BATCH_FRAMES + 4_321;
+        let wave = |step: f32| -> Vec<f32> {
+            (0..frames)
+                .map(|i| 0.5 * (i as f32 * step).sin() * (1.0 + (i as f32 * 3e-5).sin()))
+                .collect()
+        };
+        let input = AudioBuffer::stereo(48_000, wave(0.03), wave(0.011)).unwrap();
+        let bytes = encode_to_vec(&input, OutputFormat::Flac(FlacDepth::Bits24)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mix.flac");
+        std::fs::write(&path, &bytes).unwrap();
+        let options = DecodeOptions::default();
+        for spill_frames in [usize::MAX, 0] {
+            let (plain, _) = decode_to_spool(
+                &path,
+                &options,
+                spill_frames,
+                &path,
+                EngineError::Input,
+                |_, _| Ok(()),
+            )
+            .unwrap();
+            let expected = analyse(&plain, None, &path).unwrap();
+            let (spool, source, measured) =
+                decode_and_measure(&path, &options, spill_frames, &path, EngineError::Input)
+                    .unwrap();
+            assert_eq!(source.frames, frames as u64);
+            assert_eq!(spool.to_buffer().unwrap(), plain.to_buffer().unwrap());
+            assert_eq!(
+                analyse_measured(&spool, &measured, &path).unwrap(),
+                expected,
+                "spill at {spill_frames}"
+            );
+        }
+    }
+
+    /// A bad file is the decoder's error (an invalid input), not a hang or
+    /// a panic of the thread, whether it fails at once or midway.
+    #[test]
+    fn a_bad_file_fails_measuring_while_decoding_as_an_invalid_input() {
+        use lacquer_io::{OutputFormat, WavEncoding, encode_to_vec};
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.wav");
+        std::fs::write(&garbage, vec![0x5a; 100_000]).unwrap();
+        // A WAV cut in its data: the header declares more frames than follow.
+        let frames = 4 * MEASURE_BATCH_FRAMES;
+        let tone: Vec<f32> = (0..frames).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect();
+        let input = AudioBuffer::stereo(44_100, tone.clone(), tone).unwrap();
+        let bytes = encode_to_vec(&input, OutputFormat::Wav(WavEncoding::Pcm16)).unwrap();
+        let truncated = dir.path().join("truncated.wav");
+        std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+        for path in [garbage, truncated] {
+            let err = decode_and_measure(
+                &path,
+                &DecodeOptions::default(),
+                usize::MAX,
+                &path,
+                EngineError::Input,
+            )
+            .unwrap_err();
+            assert!(err.is_invalid_input(), "{}: {err}", path.display());
+        }
+    }
 
     /// Three full batches and a partial one, through a chain with latency
     /// (glue and limiter), the input in memory and on disk: what `beside`

@@ -111,10 +111,21 @@ pub fn decode_stream<E: From<IoError>>(
     opts: &DecodeOptions,
     mut sink: impl FnMut(&[f32], &[f32]) -> Result<(), E>,
 ) -> Result<SourceInfo, E> {
+    decode_stream_at_rate(path, opts, |_, l, r| sink(l, r))
+}
+
+/// [`decode_stream`], each piece with the sample rate it was decoded at
+/// (known from the first piece on, where the source only says so at the
+/// end).
+fn decode_stream_at_rate<E: From<IoError>>(
+    path: &Path,
+    opts: &DecodeOptions,
+    mut sink: impl FnMut(u32, &[f32], &[f32]) -> Result<(), E>,
+) -> Result<SourceInfo, E> {
     let mut sink_error: Option<E> = None;
     let result = panic_to_corrupt(path, || {
-        decode_unguarded(path, opts, &mut |l: &[f32], r: &[f32]| {
-            sink(l, r).map_err(|e| {
+        decode_unguarded(path, opts, &mut |rate: u32, l: &[f32], r: &[f32]| {
+            sink(rate, l, r).map_err(|e| {
                 sink_error = Some(e);
                 SinkStopped
             })
@@ -128,7 +139,8 @@ pub fn decode_stream<E: From<IoError>>(
 }
 
 /// Decodes `path` into a [`Spool`] (in memory up to `spill_frames` frames,
-/// in a temporary file beyond), handing each stereo piece to `also` as well:
+/// in a temporary file beyond), handing each stereo piece to `also` as well
+/// (with its sample rate, so a reader can start before the decode ends):
 /// a file of any accepted length, read once, held in bounded memory for
 /// the passes that read it again. Decoder errors become `E` by `From`;
 /// failing to keep the audio goes through `keep_err`, so a caller can tell
@@ -138,14 +150,14 @@ pub fn decode_to_spool<E: From<IoError>>(
     opts: &DecodeOptions,
     spill_frames: usize,
     keep_err: impl Fn(IoError) -> E,
-    mut also: impl FnMut(&[f32], &[f32]) -> Result<(), E>,
+    mut also: impl FnMut(u32, &[f32], &[f32]) -> Result<(), E>,
 ) -> Result<(Spool, SourceInfo), E> {
     // The rate is known once the decode is done; the spool stores samples
     // only, so it is set at the end.
     let mut writer = SpoolWriter::new(0, 2, spill_frames);
-    let source = decode_stream(path, opts, |left: &[f32], right: &[f32]| {
+    let source = decode_stream_at_rate(path, opts, |rate, left: &[f32], right: &[f32]| {
         writer.push(&[left, right]).map_err(&keep_err)?;
-        also(left, right)
+        also(rate, left, right)
     })?;
     let spool = writer
         .with_sample_rate(source.sample_rate)
@@ -158,7 +170,7 @@ pub fn decode_to_spool<E: From<IoError>>(
 struct SinkStopped;
 
 /// Where the packet loop hands stereo pieces.
-type PieceSink<'s> = dyn FnMut(&[f32], &[f32]) -> Result<(), SinkStopped> + 's;
+type PieceSink<'s> = dyn FnMut(u32, &[f32], &[f32]) -> Result<(), SinkStopped> + 's;
 
 /// Why the packet loop stopped early.
 enum Stop {
@@ -177,6 +189,8 @@ impl From<IoError> for Stop {
 /// length may cut the encoder's padding off.
 struct Emitter<'s> {
     sink: &'s mut PieceSink<'s>,
+    /// The stream's sample rate (set before the first piece).
+    rate: u32,
     /// Frames still to drop at the start.
     skip: usize,
     /// Frames kept back (AAC only).
@@ -214,7 +228,7 @@ impl Emitter<'_> {
             return Ok(());
         }
         self.emitted += left.len() as u64;
-        (self.sink)(left, right)
+        (self.sink)(self.rate, left, right)
     }
 
     /// Hands on what was held, the last `cut` frames excepted.
@@ -416,6 +430,7 @@ fn decode_unguarded(
             0
         },
         held: [Vec::new(), Vec::new()],
+        rate: 0,
         decoded: 0,
         emitted: 0,
     };
@@ -463,6 +478,7 @@ fn decode_unguarded(
                 check_rate(path, rate)?;
                 check_channels(path, count)?;
                 sample_rate = rate;
+                emitter.rate = rate;
                 file_channels = count;
                 max_frames = Some((opts.max_duration_seconds * f64::from(rate)).floor() as u64);
             } else if rate != sample_rate || count != file_channels {

@@ -31,7 +31,7 @@ pub fn measure_file_with(path: &Path, options: &DecodeOptions) -> Result<Analysi
     // A spool that cannot be kept (temporary space) reads as an I/O error
     // naming the temporary directory.
     let (spool, source) =
-        decode_to_spool(path, options, DEFAULT_SPILL_FRAMES, |e| e, |_, _| Ok(()))
+        decode_to_spool(path, options, DEFAULT_SPILL_FRAMES, |e| e, |_, _, _| Ok(()))
             .map_err(|source| ReferenceError::Decode { source })?;
     let analysis_err = |source| ReferenceError::Analysis {
         path: path.to_path_buf(),
