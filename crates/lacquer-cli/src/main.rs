@@ -74,14 +74,25 @@ enum Command {
 /// `benches/master-e2e.sh` on a 3-minute track: 205–236 MB peak by
 /// default, 158 MB with two arenas (the same as one arena, 156 MB, without
 /// serialising every thread's small allocations on one lock).
+///
+/// The mmap threshold is fixed too: glibc raises it (up to 32 MB) each time
+/// a large block is freed, after which multi-megabyte planes come from the
+/// arenas and their memory is kept after use, how much depending on which
+/// thread freed what. Since the input is decoded on a thread of its own,
+/// reference-mode masters of the bench suite peaked at 188–236 MB from run
+/// to run (orchestral pair); with planes of 4 MB and more always mapped and
+/// unmapped, 176–179 MB (dense-loud pair: 179–182 -> 155 MB; bass-heavy,
+/// genre-auto: 202 -> 207 MB; the 3-minute e2e track: unchanged, 158 MB).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     const ARENAS: libc::c_int = 2;
+    const MMAP_THRESHOLD_BYTES: libc::c_int = 4 << 20;
     // SAFETY: mallopt only sets an allocator parameter; it is called first
     // thing in main, before any other thread exists.
     #[allow(unsafe_code)]
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
     }
 }
 
