@@ -97,8 +97,8 @@ pub enum PassOutput {
     #[default]
     Float,
     /// The samples an integer file of `bits` bits holds: TPDF-dithered
-    /// from fixed seeds and rounded (see [`crate::delivery`]), or only
-    /// rounded when the limiter's output is already on the grid.
+    /// from fixed seeds and rounded (the engine's `delivery` module), or
+    /// only rounded when the limiter's output is already on the grid.
     Quantized { bits: u32 },
 }
 

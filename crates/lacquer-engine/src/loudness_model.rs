@@ -61,7 +61,7 @@ pub struct ModelRecorder {
 
 impl ModelRecorder {
     /// A recorder for `frames` frames at `rate_hz` (the length sets the
-    /// segment size, see [`MAX_SEGMENTS`]). `label` names the file in
+    /// segment size, see `MAX_SEGMENTS`). `label` names the file in
     /// errors.
     pub fn new(
         rate_hz: u32,
@@ -93,7 +93,7 @@ impl ModelRecorder {
 
     /// The next stereo piece (any length: the result does not depend on
     /// how the signal is cut). The two readers run side by side on
-    /// rayon's pool, [`READ_FRAMES`] at a time.
+    /// rayon's pool, `READ_FRAMES` at a time.
     pub fn push(&mut self, left: &[f32], right: &[f32]) {
         for (left, right) in left.chunks(READ_FRAMES).zip(right.chunks(READ_FRAMES)) {
             let (recorder, reader, folder) =

@@ -6,12 +6,12 @@
 //! delivery rate *before* the loudness loop, because resampling a limited
 //! signal rebuilds its inter-sample peaks and can push them over the
 //! ceiling. The gate then measures what is actually delivered: for integer
-//! formats the dithered, quantised samples the encoder writes (reproduced
-//! with the same fixed-seed dither), for MP3 the decoded MP3 itself. MP3
-//! encoding moves peaks (the codec discards and smears energy), so if the
-//! decoded MP3 reads over the ceiling the limiter runs again with a ceiling
-//! lowered by the overshoot and the file is re-encoded, a bounded number of
-//! times, each attempt recorded.
+//! formats the dithered, quantised samples the loop's kept pass made (see
+//! the `delivery` module) and the encoder writes, for MP3 the decoded MP3
+//! itself. MP3 encoding moves peaks (the codec discards and smears
+//! energy), so if the decoded MP3 reads over the ceiling the limiter runs
+//! again with a ceiling lowered by the overshoot and the file is
+//! re-encoded, a bounded number of times, each attempt recorded.
 
 use crate::error::EngineError;
 use crate::loudness_loop::{LoopReport, LoudnessFit, PassOptions, PassOutput, fit_loudness_with};

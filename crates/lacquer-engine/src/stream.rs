@@ -107,7 +107,7 @@ const MEASURE_BATCH_FRAMES: usize = 1 << 16;
 
 /// [`decode_to_spool`] with the analysis's first walk (loudness and true
 /// peak) made while the file is decoded: the decoder runs on a thread of
-/// its own and hands batches of [`MEASURE_BATCH_FRAMES`] to the meters on
+/// its own and hands batches of `MEASURE_BATCH_FRAMES` to the meters on
 /// the calling thread (whose parallel work stays on the caller's rayon
 /// pool). The meters read every sample once, in order, so the result is
 /// [`analyse`]'s first walk; [`analyse_measured`] finishes the analysis.
@@ -123,6 +123,9 @@ pub fn decode_and_measure(
     // to be filled again (no fresh memory per batch).
     let (to_meters, filled) = sync_channel::<(u32, Batch)>(2);
     let (to_decoder, emptied) = channel::<Batch>();
+    // The meters drain the channel until the decoder is done, so a send
+    // fails only if the measuring side has unwound (a panic, which is
+    // re-raised below); this error just stops the decoder.
     let stopped = || EngineError::Convert {
         path: label.to_path_buf(),
         step: "measuring the decoded audio",
@@ -218,7 +221,7 @@ pub fn analyse(
 }
 
 /// The rest of a spool's analysis when its first walk was measured as the
-/// audio was made ([`Meter`] over exactly these samples): one walk instead
+/// audio was made (`Meter` over exactly these samples): one walk instead
 /// of two, with [`analyse`]'s result.
 pub fn analyse_measured(
     spool: &Spool,
