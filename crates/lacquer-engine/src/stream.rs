@@ -161,22 +161,19 @@ pub fn decode_and_measure(
             }
             Ok::<_, EngineError>(decoded)
         });
-        let mut first: Option<FirstPass> = None;
+        // Made at the first batch, the first moment the rate is known.
+        let mut meter: Option<Meter<'_>> = None;
         let mut measuring = Ok(());
         for (rate, mut batch) in filled.iter() {
             // After a failure, keep draining so the decoder is never
             // blocked on a full channel.
             if measuring.is_ok() {
                 measuring = (|| {
-                    let pass = match &mut first {
-                        Some(pass) => pass,
-                        None => first.insert(
-                            FirstPass::new(rate, 2)
-                                .map_err(analysis_error(label))?
-                                .parallel(true),
-                        ),
+                    let meter = match &mut meter {
+                        Some(meter) => meter,
+                        None => meter.insert(Meter::new(rate, label)?),
                     };
-                    pass.push(&batch.planes()).map_err(analysis_error(label))
+                    meter.push(&batch.planes())
                 })();
             }
             batch.clear();
@@ -186,15 +183,14 @@ pub fn decode_and_measure(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         measuring?;
-        let measured = first
+        let measured = meter
             .ok_or_else(|| {
                 decode_err(IoError::Empty {
                     path: path.to_path_buf(),
                     detail: "no audio frames",
                 })
             })?
-            .finish()
-            .map_err(analysis_error(label))?;
+            .finish()?;
         Ok((spool, source, measured))
     })
 }
