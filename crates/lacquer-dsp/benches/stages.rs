@@ -11,7 +11,9 @@ use lacquer_core::chain::{
     MultibandSettings, StereoSettings,
 };
 use lacquer_dsp::Processor;
+use lacquer_dsp::biquad::F2;
 use lacquer_dsp::compressor::GlueCompressor;
+use lacquer_dsp::crossover::Crossover;
 use lacquer_dsp::dynamic_eq::DynamicEq;
 use lacquer_dsp::eq::Eq;
 use lacquer_dsp::multiband::MultibandCompressor;
@@ -121,6 +123,26 @@ fn bench_stage(
 fn stages(c: &mut Criterion) {
     let mix = demo_mix(RATE, SECONDS, -1.0, 1);
     let (left, right) = (mix.channel(0).to_vec(), mix.channel(1).to_vec());
+    // The multiband's (and per-band saturator's) band split on its own.
+    let frames: Vec<F2> = left
+        .iter()
+        .zip(&right)
+        .map(|(&l, &r)| F2::new(f64::from(l), f64::from(r)))
+        .collect();
+    c.bench_function("crossover_4_bands_60s", |b| {
+        let mut crossover =
+            Crossover::new(f64::from(RATE), &[120.0, 1000.0, 6000.0]).expect("valid");
+        let mut planes = vec![vec![F2::ZERO; BLOCK]; 4];
+        b.iter(|| {
+            for block in frames.chunks(BLOCK) {
+                let n = block.len();
+                planes[0][..n].copy_from_slice(block);
+                let mut views: Vec<&mut [F2]> = planes.iter_mut().map(|p| &mut p[..n]).collect();
+                crossover.split_block(&mut views);
+            }
+            black_box(planes[3][0])
+        });
+    });
     bench_stage(c, "eq_static_60s", &left, &right, &|| {
         Box::new(Eq::new(&static_eq()))
     });

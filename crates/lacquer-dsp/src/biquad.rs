@@ -397,43 +397,292 @@ impl std::ops::Mul for F2 {
     }
 }
 
-/// Coefficients broadcast to both channels.
-#[derive(Debug, Clone, Copy)]
-pub struct StereoCoeffs {
-    b0: F2,
-    b1: F2,
-    b2: F2,
-    a1: F2,
-    a2: F2,
+/// Four f64 lanes, 32-byte aligned: in a kernel compiled for AVX2 (see
+/// [`crate::simd`]) the element-wise operations below are single 256-bit
+/// instructions, elsewhere pairs of SSE2 ones. Used to run two stereo
+/// filters of the same shape side by side (lanes `[a.left, a.right,
+/// b.left, b.right]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(32))]
+pub struct F4(pub [f64; 4]);
+
+impl F4 {
+    /// `[a.left, a.right, b.left, b.right]`.
+    #[inline(always)]
+    pub fn join(a: F2, b: F2) -> Self {
+        Self([a.0[0], a.0[1], b.0[0], b.0[1]])
+    }
+
+    /// Lanes 0 and 1.
+    #[inline(always)]
+    pub fn first(self) -> F2 {
+        F2([self.0[0], self.0[1]])
+    }
+
+    /// Lanes 2 and 3.
+    #[inline(always)]
+    pub fn second(self) -> F2 {
+        F2([self.0[2], self.0[3]])
+    }
+
+    /// `[a0, b0, a2, b2]`.
+    #[inline(always)]
+    pub fn interleave_even(a: Self, b: Self) -> Self {
+        Self([a.0[0], b.0[0], a.0[2], b.0[2]])
+    }
+
+    /// `[a1, b1, a3, b3]`.
+    #[inline(always)]
+    pub fn interleave_odd(a: Self, b: Self) -> Self {
+        Self([a.0[1], b.0[1], a.0[3], b.0[3]])
+    }
+
+    #[inline(always)]
+    pub fn max(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([
+            a[0].max(b[0]),
+            a[1].max(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ])
+    }
+
+    #[inline(always)]
+    pub fn abs(self) -> Self {
+        Self(self.0.map(f64::abs))
+    }
 }
 
-impl StereoCoeffs {
+impl std::ops::Add for F4 {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]])
+    }
+}
+
+impl std::ops::Sub for F4 {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]])
+    }
+}
+
+impl std::ops::Mul for F4 {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]])
+    }
+}
+
+/// A vector of f64 lanes that filters and followers run on (every
+/// operation lane-wise, so a lane's result never depends on the width).
+pub trait Lanes:
+    Copy
+    + Default
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+{
+    const LANES: usize;
+    fn splat(v: f64) -> Self;
+    /// Lane `k` is `f(k)`.
+    fn from_lanes(f: impl Fn(usize) -> f64) -> Self;
+    fn lane(self, k: usize) -> f64;
+    /// Lane-wise `if a > b { if_true } else { if_false }`.
+    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self;
+}
+
+impl Lanes for F2 {
+    const LANES: usize = 2;
+
+    #[inline(always)]
+    fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
+        Self(std::array::from_fn(f))
+    }
+
+    #[inline(always)]
+    fn lane(self, k: usize) -> f64 {
+        self.0[k]
+    }
+
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        F2::splat(v)
+    }
+
+    #[inline(always)]
+    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
+        F2::select_gt(a, b, if_true, if_false)
+    }
+}
+
+impl Lanes for F4 {
+    const LANES: usize = 4;
+
+    #[inline(always)]
+    fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
+        Self(std::array::from_fn(f))
+    }
+
+    #[inline(always)]
+    fn lane(self, k: usize) -> f64 {
+        self.0[k]
+    }
+
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        Self([v; 4])
+    }
+
+    #[inline(always)]
+    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
+        let pick = |k: usize| {
+            if a.0[k] > b.0[k] {
+                if_true.0[k]
+            } else {
+                if_false.0[k]
+            }
+        };
+        Self([pick(0), pick(1), pick(2), pick(3)])
+    }
+}
+
+/// Coefficients of one section, per lane.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionCoeffs<V> {
+    b0: V,
+    b1: V,
+    b2: V,
+    a1: V,
+    a2: V,
+}
+
+/// Coefficients broadcast to both channels.
+pub type StereoCoeffs = SectionCoeffs<F2>;
+
+impl<V: Lanes> SectionCoeffs<V> {
+    /// The same section on every lane.
     pub fn new(c: &BiquadCoeffs) -> Self {
         Self {
-            b0: F2::splat(c.b0),
-            b1: F2::splat(c.b1),
-            b2: F2::splat(c.b2),
-            a1: F2::splat(c.a1),
-            a2: F2::splat(c.a2),
+            b0: V::splat(c.b0),
+            b1: V::splat(c.b1),
+            b2: V::splat(c.b2),
+            a1: V::splat(c.a1),
+            a2: V::splat(c.a2),
         }
     }
 }
 
-/// Transposed direct-form II state of one stereo section.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StereoState {
-    s1: F2,
-    s2: F2,
+impl SectionCoeffs<F4> {
+    /// Section `a` on lanes 0–1 and `b` on lanes 2–3.
+    pub fn pair(a: &BiquadCoeffs, b: &BiquadCoeffs) -> Self {
+        let lanes = |x: f64, y: f64| F4([x, x, y, y]);
+        Self {
+            b0: lanes(a.b0, b.b0),
+            b1: lanes(a.b1, b.b1),
+            b2: lanes(a.b2, b.b2),
+            a1: lanes(a.a1, b.a1),
+            a2: lanes(a.a2, b.a2),
+        }
+    }
 }
 
-impl StereoState {
+/// Transposed direct-form II state of one section, per lane.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SectionState<V> {
+    s1: V,
+    s2: V,
+}
+
+/// State of one stereo section.
+pub type StereoState = SectionState<F2>;
+
+impl<V: Lanes> SectionState<V> {
     /// One frame. The state update adds the input terms first so the
     /// feedback path (y → s1 → next y) is one multiply and two adds long.
     #[inline(always)]
-    pub fn tick(&mut self, c: &StereoCoeffs, x: F2) -> F2 {
+    pub fn tick(&mut self, c: &SectionCoeffs<V>, x: V) -> V {
         let y = c.b0 * x + self.s1;
         self.s1 = (c.b1 * x + self.s2) - c.a1 * y;
         self.s2 = c.b2 * x - c.a2 * y;
+        y
+    }
+}
+
+/// A bilinear low-pass section ([`BiquadCoeffs::lowpass`]), whose design
+/// has `b1 = 2·b0` and `b2 = b0` exactly: one multiply makes all three input
+/// terms (`2·b0·x` is `b0·x + b0·x` exactly), with the very bits of the
+/// general section. Fewer multiplies and fewer live coefficients matter in
+/// the crossover, whose sections are most of its cost.
+#[derive(Debug, Clone, Copy)]
+pub struct LowpassCoeffs<V> {
+    b0: V,
+    a1: V,
+    a2: V,
+}
+
+impl<V: Lanes> LowpassCoeffs<V> {
+    /// Lane `k` takes `sections[k * LANES / len]` (one section per lane
+    /// group, in order). `None` unless every section has the low-pass
+    /// shape exactly.
+    pub fn new(sections: &[BiquadCoeffs]) -> Option<Self> {
+        let exact = sections.iter().all(|c| c.b1 == 2.0 * c.b0 && c.b2 == c.b0);
+        let pick = |k: usize| &sections[k * sections.len() / V::LANES];
+        (exact && !sections.is_empty()).then(|| Self {
+            b0: V::from_lanes(|k| pick(k).b0),
+            a1: V::from_lanes(|k| pick(k).a1),
+            a2: V::from_lanes(|k| pick(k).a2),
+        })
+    }
+}
+
+/// A bilinear all-pass section ([`BiquadCoeffs::allpass`]): `b0 = a2`,
+/// `b1 = a1` and `b2 = 1` exactly, so two coefficients make it (same bits
+/// as the general section).
+#[derive(Debug, Clone, Copy)]
+pub struct AllpassCoeffs<V> {
+    a1: V,
+    a2: V,
+}
+
+impl<V: Lanes> AllpassCoeffs<V> {
+    /// As [`LowpassCoeffs::new`], for the all-pass shape.
+    pub fn new(sections: &[BiquadCoeffs]) -> Option<Self> {
+        let exact = sections
+            .iter()
+            .all(|c| c.b0 == c.a2 && c.b1 == c.a1 && c.b2 == 1.0);
+        let pick = |k: usize| &sections[k * sections.len() / V::LANES];
+        (exact && !sections.is_empty()).then(|| Self {
+            a1: V::from_lanes(|k| pick(k).a1),
+            a2: V::from_lanes(|k| pick(k).a2),
+        })
+    }
+}
+
+impl<V: Lanes> SectionState<V> {
+    /// [`Self::tick`] of a low-pass section.
+    #[inline(always)]
+    pub fn tick_lowpass(&mut self, c: &LowpassCoeffs<V>, x: V) -> V {
+        let bx = c.b0 * x;
+        let y = bx + self.s1;
+        self.s1 = ((bx + bx) + self.s2) - c.a1 * y;
+        self.s2 = bx - c.a2 * y;
+        y
+    }
+
+    /// [`Self::tick`] of an all-pass section.
+    #[inline(always)]
+    pub fn tick_allpass(&mut self, c: &AllpassCoeffs<V>, x: V) -> V {
+        let y = c.a2 * x + self.s1;
+        self.s1 = (c.a1 * x + self.s2) - c.a1 * y;
+        self.s2 = x - c.a2 * y;
         y
     }
 }

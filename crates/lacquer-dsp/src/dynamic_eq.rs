@@ -19,7 +19,8 @@
 use crate::biquad::{BiquadCoeffs, F2, StereoCoeffs, StereoState};
 use crate::compressor::{GainComputer, db_to_gain};
 use crate::envelope::{
-    CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, LevelFollower, ReductionMeter, fast_log2_positive,
+    CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, GainRamp, HeldReductionMeter, LevelFollower,
+    control_segments, fast_log2_positive,
 };
 use crate::processor::check_rate;
 use crate::simd::dispatch_avx2;
@@ -43,14 +44,11 @@ struct Band {
     band: Vec<F2>,
     gain_minus_one: Vec<f64>,
     /// Gain curve at the control rate (see [`ControlRate`]): per block,
-    /// the control frames' levels → cuts and gains, then per-frame gains
-    /// and held cuts.
+    /// the control frames' levels → cuts and gains, ramped as they mix.
     control: ControlRate,
     control_levels: Vec<f64>,
     control_gains: Vec<F2>,
     control_cuts: Vec<f64>,
-    gains: Vec<F2>,
-    cuts: Vec<f64>,
 }
 
 /// The dynamic EQ processor.
@@ -58,7 +56,8 @@ struct Band {
 pub struct DynamicEq {
     settings: DynamicEqSettings,
     bands: Vec<Band>,
-    meter: ReductionMeter,
+    meter: HeldReductionMeter,
+    /// Per-block scratch: the deepest band cut at each control frame.
     deepest_cut_db: Vec<f64>,
     input: Vec<F2>,
     max_block: usize,
@@ -71,7 +70,7 @@ impl DynamicEq {
         Self {
             settings: settings.clone(),
             bands: Vec::new(),
-            meter: ReductionMeter::default(),
+            meter: HeldReductionMeter::default(),
             deepest_cut_db: Vec::new(),
             input: Vec::new(),
             max_block: 0,
@@ -146,13 +145,11 @@ impl Processor for DynamicEq {
                 control_levels: vec![0.0; max_block / CONTROL_INTERVAL + 2],
                 control_gains: vec![F2::ZERO; max_block / CONTROL_INTERVAL + 2],
                 control_cuts: vec![0.0; max_block / CONTROL_INTERVAL + 2],
-                gains: vec![F2::ZERO; max_block],
-                cuts: vec![0.0; max_block],
                 gain_minus_one: vec![0.0; max_block],
             });
         }
         self.bands = bands;
-        self.deepest_cut_db = vec![0.0; max_block];
+        self.deepest_cut_db = vec![0.0; max_block / CONTROL_INTERVAL + 2];
         self.input = vec![F2::ZERO; max_block];
         self.max_block = max_block;
         self.meter.reset();
@@ -220,72 +217,103 @@ impl DynamicEq {
         }
         let first_frame = self.frames_done;
         self.frames_done += frames as u64;
-        let deepest = &mut self.deepest_cut_db[..frames];
+        let controls = (ControlRate::first_control(first_frame)..frames)
+            .step_by(CONTROL_INTERVAL)
+            .len();
+        let deepest = &mut self.deepest_cut_db[..controls];
         deepest.fill(0.0);
         for band in &mut self.bands {
             if band.slope > 0.0 {
                 band_gains(band, first_frame, frames);
-                for (d, &c) in deepest.iter_mut().zip(&band.cuts[..frames]) {
+                for (d, &c) in deepest.iter_mut().zip(&band.control_cuts[..controls]) {
                     *d = d.max(c);
                 }
             } else {
-                band.gains[..frames].fill(F2::splat(1.0));
+                band.control_gains[..controls].fill(F2::splat(1.0));
             }
         }
-        self.meter.record_block(deepest);
+        self.meter.record_block(deepest, frames);
         let input = &self.input[..frames];
-        match self.bands.as_slice() {
-            [a] => mix([a], input, left, right),
-            [a, b] => mix([a, b], input, left, right),
-            [a, b, c] => mix([a, b, c], input, left, right),
-            [a, b, c, d] => mix([a, b, c, d], input, left, right),
+        match self.bands.as_mut_slice() {
+            [a] => mix([a], input, first_frame, left, right),
+            [a, b] => mix([a, b], input, first_frame, left, right),
+            [a, b, c] => mix([a, b, c], input, first_frame, left, right),
+            [a, b, c, d] => mix([a, b, c, d], input, first_frame, left, right),
             bands => {
-                for i in 0..frames {
-                    let mut y = input[i];
-                    let mut changed = false;
-                    for band in bands {
-                        let g = band.gains[i].left() - 1.0;
-                        y = y + F2::splat(g) * band.band[i];
-                        changed |= g != 0.0;
-                    }
-                    if changed {
-                        left[i] = y.left() as f32;
-                        right[i] = y.right() as f32;
+                for segment in control_segments(first_frame, frames) {
+                    advance_all(bands.iter_mut(), segment.control);
+                    for j in 0..segment.len {
+                        let i = segment.start + j;
+                        let mut y = input[i];
+                        let mut changed = false;
+                        for band in bands.iter() {
+                            let g = band.control.ramp().at(segment.phase + j).left() - 1.0;
+                            y = y + F2::splat(g) * band.band[i];
+                            changed |= g != 0.0;
+                        }
+                        if changed {
+                            left[i] = y.left() as f32;
+                            right[i] = y.right() as f32;
+                        }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// At a control frame, moves every band on to that frame's gain.
+#[inline(always)]
+fn advance_all<'a>(bands: impl Iterator<Item = &'a mut Band>, control: Option<usize>) {
+    if let Some(control) = control {
+        for band in bands {
+            if let Some(&gain) = band.control_gains.get(control) {
+                band.control.advance(gain);
             }
         }
     }
 }
 
 /// `y = x + Σ (g − 1)·band`, written only where some band is cutting (so
-/// idle frames keep their exact input bits); specialised on the band count.
+/// idle frames keep their exact input bits), each band's gain ramped
+/// between its control frames; specialised on the band count.
 #[inline(always)]
-fn mix<const N: usize>(bands: [&Band; N], input: &[F2], left: &mut [f32], right: &mut [f32]) {
-    let frames = input.len();
-    let parts = bands.map(|b| (&b.band[..frames], &b.gains[..frames]));
-    for (i, ((&x, l), r)) in input
-        .iter()
-        .zip(left.iter_mut())
-        .zip(right.iter_mut())
-        .enumerate()
-    {
-        let mut y = x;
-        let mut changed = false;
-        for (band, gains) in &parts {
-            let g = gains[i].left() - 1.0;
-            y = y + F2::splat(g) * band[i];
-            changed |= g != 0.0;
-        }
-        if changed {
-            *l = y.left() as f32;
-            *r = y.right() as f32;
+fn mix<const N: usize>(
+    mut bands: [&mut Band; N],
+    input: &[F2],
+    first_frame: u64,
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    let frames = input.len().min(left.len()).min(right.len());
+    for segment in control_segments(first_frame, frames) {
+        advance_all(bands.iter_mut().map(|b| &mut **b), segment.control);
+        let ramps: [GainRamp; N] = std::array::from_fn(|k| bands[k].control.ramp());
+        let range = segment.start..segment.start + segment.len;
+        let signals: [&[F2]; N] = std::array::from_fn(|k| &bands[k].band[range.clone()]);
+        for (j, ((&x, l), r)) in input[range.clone()]
+            .iter()
+            .zip(left[range.clone()].iter_mut())
+            .zip(right[range.clone()].iter_mut())
+            .enumerate()
+        {
+            let mut y = x;
+            let mut changed = false;
+            for k in 0..N {
+                let g = ramps[k].at(segment.phase + j).left() - 1.0;
+                y = y + F2::splat(g) * signals[k][j];
+                changed |= g != 0.0;
+            }
+            if changed {
+                *l = y.left() as f32;
+                *r = y.right() as f32;
+            }
         }
     }
 }
 
 /// One band's gains for the block: the cut curve on the control frames
-/// only, vectorised over them, then expanded per frame.
+/// only, vectorised over them.
 #[inline(always)]
 fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
     let first = ControlRate::first_control(first_frame);
@@ -314,13 +342,6 @@ fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
         *c = cut;
         *g = F2::splat(GainComputer::gain_of_reduction(cut));
     }
-    band.control.expand(
-        first_frame,
-        &band.control_gains[..count],
-        &band.control_cuts[..count],
-        &mut band.gains[..frames],
-        &mut band.cuts[..frames],
-    );
 }
 
 /// Band-pass and follower of up to four bands in one pass (independent

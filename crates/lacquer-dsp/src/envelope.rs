@@ -8,7 +8,7 @@
 //! Time constants are the classic one-pole ones: after `attack_ms` a step up
 //! has covered 1 − 1/e ≈ 63.2 % of the way (likewise `release_ms` down).
 
-use crate::biquad::F2;
+use crate::biquad::{F2, Lanes};
 
 /// One-pole coefficient for a time constant; 0 (instant) for `ms <= 0`.
 pub fn one_pole_coeff(time_ms: f64, sample_rate: f64) -> f64 {
@@ -57,23 +57,48 @@ impl LevelFollower {
     }
 }
 
-/// Two [`LevelFollower`]s in one SSE2 register (same arithmetic, so the
+/// [`LevelFollower`]s side by side, one per lane (same arithmetic, so the
 /// same bits): both candidates are computed and the rising/falling choice
 /// is a lane-wise select, keeping the compare off the feedback path.
 #[derive(Debug, Clone, Copy)]
-pub struct PairFollower {
-    attack_coeff: F2,
-    release_coeff: F2,
-    state: F2,
+pub struct LanesFollower<V> {
+    attack_coeff: V,
+    release_coeff: V,
+    state: V,
+}
+
+/// Two followers in one SSE2 register.
+pub type PairFollower = LanesFollower<F2>;
+
+impl<V: Lanes> LanesFollower<V> {
+    /// Lane `k` continues `followers[k]`.
+    pub fn from_followers(followers: &[&LevelFollower]) -> Self {
+        debug_assert_eq!(followers.len(), V::LANES);
+        Self {
+            attack_coeff: V::from_lanes(|k| followers[k].attack_coeff),
+            release_coeff: V::from_lanes(|k| followers[k].release_coeff),
+            state: V::from_lanes(|k| followers[k].state),
+        }
+    }
+
+    /// The state of lane `k`.
+    pub fn lane_state(&self, k: usize) -> f64 {
+        self.state.lane(k)
+    }
+
+    #[inline(always)]
+    pub fn tick(&mut self, level: V) -> V {
+        let diff = self.state - level;
+        let up = level + self.attack_coeff * diff;
+        let down = level + self.release_coeff * diff;
+        self.state = V::select_gt(level, self.state, up, down);
+        self.state
+    }
 }
 
 impl PairFollower {
     pub fn new(a: &LevelFollower, b: &LevelFollower) -> Self {
-        Self {
-            attack_coeff: F2::new(a.attack_coeff, b.attack_coeff),
-            release_coeff: F2::new(a.release_coeff, b.release_coeff),
-            state: F2::new(a.state, b.state),
-        }
+        Self::from_followers(&[a, b])
     }
 
     /// Writes the state back into the scalar followers.
@@ -81,14 +106,12 @@ impl PairFollower {
         a.state = self.state.left();
         b.state = self.state.right();
     }
+}
 
-    #[inline(always)]
-    pub fn tick(&mut self, level: F2) -> F2 {
-        let diff = self.state - level;
-        let up = level + self.attack_coeff * diff;
-        let down = level + self.release_coeff * diff;
-        self.state = F2::select_gt(level, self.state, up, down);
-        self.state
+impl LevelFollower {
+    /// Continues from a state (lane `k` of a [`LanesFollower`]).
+    pub fn set_state(&mut self, state: f64) {
+        self.state = state;
     }
 }
 
@@ -194,9 +217,62 @@ impl ReductionMeter {
         if self.frames == 0 {
             0.0
         } else {
-            let [a, b, c, d] = self.lane_sum_db;
-            ((a + b) + (c + d)) / self.frames as f64
+            self.sum_db() / self.frames as f64
         }
+    }
+
+    fn sum_db(&self) -> f64 {
+        let [a, b, c, d] = self.lane_sum_db;
+        (a + b) + (c + d)
+    }
+}
+
+/// Gain-reduction meter for a reduction that changes only at control frames
+/// (see [`ControlRate`]) and is held in between.
+///
+/// Why not one record per frame: that was a store and a load per frame per
+/// band for a value that changes every [`CONTROL_INTERVAL`] frames. Each
+/// control value is counted for its whole interval when it arrives, and
+/// the part of the last interval not yet played is taken back when the
+/// mean is read; the lanes run over control frames, whose absolute indices
+/// do not depend on how the audio was cut into blocks. Same max as a
+/// per-frame meter, same mean up to rounding.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeldReductionMeter {
+    controls: ReductionMeter,
+    frames: u64,
+    latest_db: f64,
+}
+
+impl HeldReductionMeter {
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Records the reductions of the control frames of a block of `frames`
+    /// frames, in order (every control frame of every block must be
+    /// recorded, from the first frame after a reset).
+    #[inline(always)]
+    pub fn record_block(&mut self, control_reductions_db: &[f64], frames: usize) {
+        self.controls.record_block(control_reductions_db);
+        if let Some(&last) = control_reductions_db.last() {
+            self.latest_db = last;
+        }
+        self.frames += frames as u64;
+    }
+
+    pub fn max_db(&self) -> f64 {
+        self.controls.max_db()
+    }
+
+    pub fn mean_db(&self) -> f64 {
+        if self.frames == 0 {
+            return 0.0;
+        }
+        let interval = CONTROL_INTERVAL as u64;
+        let unplayed = (self.controls.frames * interval).saturating_sub(self.frames);
+        let charged = self.controls.sum_db() * interval as f64;
+        (charged - self.latest_db * unplayed as f64) / self.frames as f64
     }
 }
 
@@ -335,12 +411,13 @@ pub const CONTROL_INTERVAL: usize = 8;
 /// (0.18 ms at 44.1 kHz), and is exact (bit for bit) wherever two
 /// consecutive control gains are equal — in particular exactly 1.0 while
 /// a stage is idle. Meters see each control frame's reduction held over
-/// its interval.
+/// its interval ([`HeldReductionMeter`]). Stages apply the gains as they
+/// mix, one [`ControlSegment`] at a time, rather than writing them out
+/// per frame.
 #[derive(Debug, Clone, Copy)]
 pub struct ControlRate {
     previous_gain: F2,
     latest_gain: F2,
-    latest_reduction_db: f64,
 }
 
 impl ControlRate {
@@ -348,7 +425,6 @@ impl ControlRate {
         Self {
             previous_gain: initial_gain,
             latest_gain: initial_gain,
-            latest_reduction_db: 0.0,
         }
     }
 
@@ -360,46 +436,73 @@ impl ControlRate {
         ((interval - first_frame % interval) % interval) as usize
     }
 
-    /// Expands the gains and reductions of this block's control frames
-    /// into per-frame gains and (held) reductions.
+    /// Moves on to the next control frame's gain.
     #[inline(always)]
-    pub fn expand(
-        &mut self,
-        first_frame: u64,
-        control_gains: &[F2],
-        control_reductions_db: &[f64],
-        gains: &mut [F2],
-        reductions_db: &mut [f64],
-    ) {
-        const STEP: f64 = 1.0 / CONTROL_INTERVAL as f64;
-        let frames = gains.len().min(reductions_db.len());
-        let mut phase = (first_frame % CONTROL_INTERVAL as u64) as usize;
-        let mut control = 0;
-        let mut i = 0;
-        while i < frames {
-            if phase == 0 {
-                if let (Some(&g), Some(&r)) = (
-                    control_gains.get(control),
-                    control_reductions_db.get(control),
-                ) {
-                    self.previous_gain = self.latest_gain;
-                    self.latest_gain = g;
-                    self.latest_reduction_db = r;
-                }
-                control += 1;
-            }
-            let len = (CONTROL_INTERVAL - phase).min(frames - i);
-            let (from, delta) = (self.previous_gain, self.latest_gain - self.previous_gain);
-            for (k, (g, r)) in gains[i..i + len]
-                .iter_mut()
-                .zip(&mut reductions_db[i..i + len])
-                .enumerate()
-            {
-                *g = from + delta * F2::splat((phase + k) as f64 * STEP);
-                *r = self.latest_reduction_db;
-            }
-            i += len;
-            phase = 0;
+    pub fn advance(&mut self, gain: F2) {
+        self.previous_gain = self.latest_gain;
+        self.latest_gain = gain;
+    }
+
+    /// The gain ramp of the current control interval.
+    #[inline(always)]
+    pub fn ramp(&self) -> GainRamp {
+        GainRamp {
+            from: self.previous_gain,
+            delta: self.latest_gain - self.previous_gain,
         }
     }
+}
+
+/// Linear gain from one control frame's gain to the next over an interval.
+#[derive(Debug, Clone, Copy)]
+pub struct GainRamp {
+    from: F2,
+    delta: F2,
+}
+
+impl GainRamp {
+    /// The gain `phase` frames (0..[`CONTROL_INTERVAL`]) into the interval.
+    #[inline(always)]
+    pub fn at(&self, phase: usize) -> F2 {
+        const STEP: f64 = 1.0 / CONTROL_INTERVAL as f64;
+        self.from + self.delta * F2::splat(phase as f64 * STEP)
+    }
+}
+
+/// A run of frames of a block inside one control interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlSegment {
+    /// First frame of the run, within the block.
+    pub start: usize,
+    pub len: usize,
+    /// Position of `start` in its control interval.
+    pub phase: usize,
+    /// Which of the block's control frames starts the run, if one does
+    /// (then every gain must [`ControlRate::advance`] before the run).
+    pub control: Option<usize>,
+}
+
+/// Cuts a block of `frames` frames starting at absolute frame `first_frame`
+/// into its control intervals, in order.
+#[inline(always)]
+pub fn control_segments(first_frame: u64, frames: usize) -> impl Iterator<Item = ControlSegment> {
+    let mut phase = (first_frame % CONTROL_INTERVAL as u64) as usize;
+    let mut start = 0;
+    let mut control = 0;
+    std::iter::from_fn(move || {
+        if start >= frames {
+            return None;
+        }
+        let len = (CONTROL_INTERVAL - phase).min(frames - start);
+        let segment = ControlSegment {
+            start,
+            len,
+            phase,
+            control: (phase == 0).then_some(control),
+        };
+        control += usize::from(phase == 0);
+        start += len;
+        phase = 0;
+        Some(segment)
+    })
 }

@@ -20,7 +20,10 @@
 use crate::biquad::F2;
 use crate::compressor::{GainComputer, db_to_gain, validate_curve};
 use crate::crossover::{Crossover, MAX_BANDS};
-use crate::envelope::{CONTROL_INTERVAL, ControlRate, LevelFollower, PairFollower, ReductionMeter};
+use crate::envelope::{
+    CONTROL_INTERVAL, ControlRate, GainRamp, HeldReductionMeter, LevelFollower, PairFollower,
+    control_segments,
+};
 use crate::processor::check_rate;
 use crate::simd::dispatch_avx2;
 use crate::{DspError, Processor};
@@ -34,14 +37,12 @@ struct Band {
     /// `[left or mid, right or side]`; only the first is used when linked.
     followers: [LevelFollower; 2],
     makeup: f64,
-    meter: ReductionMeter,
+    meter: HeldReductionMeter,
     /// Per-block scratch: the band's stereo signal.
     signal: Vec<F2>,
     /// Per-block scratch: detector levels. Linked: one per frame;
     /// mid/side: interleaved (mid, side) per frame.
     gain: Vec<f64>,
-    /// Per-block scratch: per-frame gains (makeup included).
-    gains: Vec<F2>,
     control: ControlRate,
     /// Per-block scratch at the control rate: levels → reductions (two per
     /// control frame), gains and the reduction the meter sees.
@@ -61,7 +62,6 @@ pub struct MultibandCompressor {
     max_block: usize,
     /// Frames processed since the last reset (anchors the control rate).
     frames_done: u64,
-    reductions: Vec<f64>,
 }
 
 impl MultibandCompressor {
@@ -73,7 +73,6 @@ impl MultibandCompressor {
             neutral: false,
             max_block: 0,
             frames_done: 0,
-            reductions: Vec::new(),
         }
     }
 
@@ -151,10 +150,9 @@ impl Processor for MultibandCompressor {
                 computer: GainComputer::new(curve.threshold_db, curve.ratio, curve.knee_db),
                 followers: [follower; 2],
                 makeup,
-                meter: ReductionMeter::default(),
+                meter: HeldReductionMeter::default(),
                 signal: vec![F2::ZERO; scratch],
                 gain: vec![0.0; 2 * scratch],
-                gains: vec![F2::ZERO; scratch],
                 control: ControlRate::new(F2::splat(makeup)),
                 control_levels: vec![0.0; 2 * controls],
                 control_gains: vec![F2::ZERO; controls],
@@ -165,7 +163,6 @@ impl Processor for MultibandCompressor {
         self.bands = bands;
         self.neutral = neutral;
         self.max_block = max_block;
-        self.reductions = vec![0.0; scratch];
         self.frames_done = 0;
         Ok(())
     }
@@ -251,32 +248,55 @@ impl MultibandCompressor {
         }
         let first_frame = self.frames_done;
         for band in &mut self.bands {
-            band_gains(band, &mut self.reductions[..frames], first_frame, mid_side);
+            band_gains(band, frames, first_frame, mid_side);
         }
         self.frames_done += frames as u64;
-        match self.bands.as_slice() {
-            [a, b, c] => mix([a, b, c], left, right, mid_side),
-            [a, b, c, d] => mix([a, b, c, d], left, right, mid_side),
+        match self.bands.as_mut_slice() {
+            [a, b, c] => mix([a, b, c], first_frame, left, right, mid_side),
+            [a, b, c, d] => mix([a, b, c, d], first_frame, left, right, mid_side),
             _ => {}
         }
     }
 }
 
-/// Sums the gained bands straight into the output (band count known at
+/// Sums the gained bands straight into the output, ramping each band's
+/// gain between its control frames as it goes (band count known at
 /// compile time, so the loop has no inner loop or bounds checks).
 #[inline(always)]
-fn mix<const N: usize>(bands: [&Band; N], left: &mut [f32], right: &mut [f32], mid_side: bool) {
+fn mix<const N: usize>(
+    mut bands: [&mut Band; N],
+    first_frame: u64,
+    left: &mut [f32],
+    right: &mut [f32],
+    mid_side: bool,
+) {
     let frames = left.len().min(right.len());
-    let parts = bands.map(|b| (&b.signal[..frames], &b.gains[..frames]));
-    for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
-        let mut sum = parts[0].0[i] * parts[0].1[i];
-        for (signal, gains) in &parts[1..] {
-            sum = sum + signal[i] * gains[i];
+    for segment in control_segments(first_frame, frames) {
+        if let Some(control) = segment.control {
+            for band in bands.iter_mut() {
+                if let Some(&gain) = band.control_gains.get(control) {
+                    band.control.advance(gain);
+                }
+            }
         }
-        let (a, b) = (sum.left(), sum.right());
-        let (yl, yr) = if mid_side { (a + b, a - b) } else { (a, b) };
-        *l = yl as f32;
-        *r = yr as f32;
+        let ramps: [GainRamp; N] = std::array::from_fn(|k| bands[k].control.ramp());
+        let range = segment.start..segment.start + segment.len;
+        let signals: [&[F2]; N] = std::array::from_fn(|k| &bands[k].signal[range.clone()]);
+        for (j, (l, r)) in left[range.clone()]
+            .iter_mut()
+            .zip(right[range.clone()].iter_mut())
+            .enumerate()
+        {
+            let phase = segment.phase + j;
+            let mut sum = signals[0][j] * ramps[0].at(phase);
+            for k in 1..N {
+                sum = sum + signals[k][j] * ramps[k].at(phase);
+            }
+            let (a, b) = (sum.left(), sum.right());
+            let (yl, yr) = if mid_side { (a + b, a - b) } else { (a, b) };
+            *l = yl as f32;
+            *r = yr as f32;
+        }
     }
 }
 
@@ -346,11 +366,10 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, mid_side: bool) 
     }
 }
 
-/// One band's gains for the block: the curve at the control frames only
-/// (see [`ControlRate`]), vectorised over them, then expanded per frame.
+/// One band's gains for the block at its control frames (see
+/// [`ControlRate`]), vectorised over them; metered there too.
 #[inline(always)]
-fn band_gains(band: &mut Band, reductions: &mut [f64], first_frame: u64, mid_side: bool) {
-    let frames = reductions.len();
+fn band_gains(band: &mut Band, frames: usize, first_frame: u64, mid_side: bool) {
     let first = ControlRate::first_control(first_frame);
     let mut count = 0;
     for (i, pair) in (first..frames)
@@ -381,12 +400,6 @@ fn band_gains(band: &mut Band, reductions: &mut [f64], first_frame: u64, mid_sid
             GainComputer::gain_of_reduction(pair[1]) * makeup,
         );
     }
-    band.control.expand(
-        first_frame,
-        &band.control_gains[..count],
-        &band.control_reductions[..count],
-        &mut band.gains[..frames],
-        reductions,
-    );
-    band.meter.record_block(reductions);
+    band.meter
+        .record_block(&band.control_reductions[..count], frames);
 }

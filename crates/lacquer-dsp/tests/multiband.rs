@@ -263,28 +263,33 @@ fn block_size_does_not_change_the_output() {
     }
 }
 
-/// The control-rate gain expansion: gains at control frames (absolute
-/// index multiple of `CONTROL_INTERVAL`) are reached exactly one interval
-/// later, frames in between interpolate linearly, a constant gain stays
-/// bit-exact, and cutting the same frames into different blocks changes
-/// nothing.
+/// The control-rate gains: gains at control frames (absolute index
+/// multiple of `CONTROL_INTERVAL`) are reached exactly one interval later,
+/// frames in between interpolate linearly, a constant gain stays bit-exact,
+/// and cutting the same frames into different blocks changes nothing.
 #[test]
 fn control_rate_gains_interpolate_and_ignore_block_boundaries() {
     use lacquer_dsp::biquad::F2;
-    use lacquer_dsp::envelope::{CONTROL_INTERVAL, ControlRate};
+    use lacquer_dsp::envelope::{CONTROL_INTERVAL, ControlRate, control_segments};
     const TOL_INTERP: f64 = 1e-15;
     let frames = 10 * CONTROL_INTERVAL + 3;
     let control_gain = |k: usize| F2::splat(1.0 - 0.01 * k as f64);
-    // Whole buffer in one call.
-    let controls: Vec<F2> = (0..frames.div_ceil(CONTROL_INTERVAL))
-        .map(control_gain)
-        .collect();
-    let cuts: Vec<f64> = (0..controls.len()).map(|k| k as f64).collect();
-    let mut whole = vec![F2::ZERO; frames];
-    let mut held = vec![0.0; frames];
-    let mut rate = ControlRate::new(F2::splat(1.0));
-    rate.expand(0, &controls, &cuts, &mut whole, &mut held);
-    for n in 0..frames {
+    // Per-frame gains of a block starting at `start`, control frames'
+    // gains taken from `control_gain` by absolute index.
+    let run = |rate: &mut ControlRate, start: usize, len: usize| -> Vec<F2> {
+        let mut gains = Vec::with_capacity(len);
+        for segment in control_segments(start as u64, len) {
+            if segment.control.is_some() {
+                rate.advance(control_gain((start + segment.start) / CONTROL_INTERVAL));
+            }
+            let ramp = rate.ramp();
+            gains.extend((0..segment.len).map(|j| ramp.at(segment.phase + j)));
+        }
+        gains
+    };
+    let whole = run(&mut ControlRate::new(F2::splat(1.0)), 0, frames);
+    assert_eq!(whole.len(), frames);
+    for (n, gain) in whole.iter().enumerate() {
         let k = n / CONTROL_INTERVAL;
         let previous = if k == 0 {
             1.0
@@ -293,8 +298,7 @@ fn control_rate_gains_interpolate_and_ignore_block_boundaries() {
         };
         let t = (n % CONTROL_INTERVAL) as f64 / CONTROL_INTERVAL as f64;
         let want = previous + (control_gain(k).left() - previous) * t;
-        assert!((whole[n].left() - want).abs() <= TOL_INTERP, "frame {n}");
-        assert_eq!(held[n], k as f64, "frame {n}: held reduction");
+        assert!((gain.left() - want).abs() <= TOL_INTERP, "frame {n}");
     }
     // The same frames in uneven blocks.
     let mut rate = ControlRate::new(F2::splat(1.0));
@@ -304,38 +308,69 @@ fn control_rate_gains_interpolate_and_ignore_block_boundaries() {
             break;
         }
         let end = (start + len).min(frames);
-        let first = ControlRate::first_control(start as u64);
-        let local: Vec<F2> = (start + first..end)
-            .step_by(CONTROL_INTERVAL)
-            .map(|n| control_gain(n / CONTROL_INTERVAL))
-            .collect();
-        let local_cuts: Vec<f64> = (start + first..end)
-            .step_by(CONTROL_INTERVAL)
-            .map(|n| (n / CONTROL_INTERVAL) as f64)
-            .collect();
-        let mut gains = vec![F2::ZERO; end - start];
-        let mut reductions = vec![0.0; end - start];
-        rate.expand(
-            start as u64,
-            &local,
-            &local_cuts,
-            &mut gains,
-            &mut reductions,
-        );
+        let gains = run(&mut rate, start, end - start);
         assert_eq!(gains, whole[start..end], "block at {start}");
-        assert_eq!(reductions, held[start..end], "block at {start}");
         start = end;
     }
     // A constant gain is reproduced bit for bit.
     let mut rate = ControlRate::new(F2::splat(0.75));
-    let mut gains = vec![F2::ZERO; 20];
-    let mut reductions = vec![0.0; 20];
-    rate.expand(
-        0,
-        &[F2::splat(0.75); 3],
-        &[2.5; 3],
-        &mut gains,
-        &mut reductions,
-    );
-    assert!(gains.iter().all(|g| *g == F2::splat(0.75)));
+    rate.advance(F2::splat(0.75));
+    let ramp = rate.ramp();
+    assert!((0..CONTROL_INTERVAL).all(|p| ramp.at(p) == F2::splat(0.75)));
+}
+
+/// The held meter reads what a per-frame meter reads of the held values
+/// (same max; mean within rounding), and its readings do not depend on how
+/// the frames were cut into blocks.
+#[test]
+fn held_meter_matches_a_per_frame_meter() {
+    use lacquer_dsp::envelope::{
+        CONTROL_INTERVAL, ControlRate, HeldReductionMeter, ReductionMeter,
+    };
+    // Rounding of two different summation orders over ~100 values of a
+    // few dB.
+    const TOL_MEAN_DB: f64 = 1e-12;
+    let reduction = |k: usize| ((k * 37) % 11) as f64 * 0.7;
+    for frames in [
+        1,
+        7,
+        8,
+        9,
+        100 * CONTROL_INTERVAL,
+        100 * CONTROL_INTERVAL + 5,
+    ] {
+        let mut per_frame = ReductionMeter::default();
+        for n in 0..frames {
+            per_frame.record(reduction(n / CONTROL_INTERVAL));
+        }
+        let controls: Vec<f64> = (0..frames.div_ceil(CONTROL_INTERVAL))
+            .map(reduction)
+            .collect();
+        let mut whole = HeldReductionMeter::default();
+        whole.record_block(&controls, frames);
+        assert_eq!(whole.max_db(), per_frame.max_db(), "{frames} frames");
+        assert!(
+            (whole.mean_db() - per_frame.mean_db()).abs() <= TOL_MEAN_DB,
+            "{frames} frames: {} vs {}",
+            whole.mean_db(),
+            per_frame.mean_db()
+        );
+        let mut blocks = HeldReductionMeter::default();
+        let mut start = 0;
+        for len in [3, 1, 16, 9, 8].iter().cycle() {
+            if start >= frames {
+                break;
+            }
+            let end = (start + len).min(frames);
+            let first = ControlRate::first_control(start as u64);
+            let local: Vec<f64> = (start + first..end)
+                .step_by(CONTROL_INTERVAL)
+                .map(|n| reduction(n / CONTROL_INTERVAL))
+                .collect();
+            blocks.record_block(&local, end - start);
+            start = end;
+        }
+        assert_eq!(blocks.max_db(), whole.max_db(), "{frames} frames");
+        assert_eq!(blocks.mean_db(), whole.mean_db(), "{frames} frames");
+    }
 }
