@@ -398,7 +398,7 @@ impl std::ops::Mul for F2 {
 }
 
 /// Four f64 lanes, 32-byte aligned: in a kernel compiled for AVX2 (see
-/// [`crate::simd`]) the element-wise operations below are single 256-bit
+/// `crate::simd`) the element-wise operations below are single 256-bit
 /// instructions, elsewhere pairs of SSE2 ones. Used to run two stereo
 /// filters of the same shape side by side (lanes `[a.left, a.right,
 /// b.left, b.right]`).
@@ -805,7 +805,7 @@ impl Biquad {
     /// little more than three, even though their coefficients no longer
     /// all fit in registers (measured: stereo shaper 27 → 24 ms per 60 s).
     /// Same arithmetic per section as [`Self::tick`]. Inlined, so the
-    /// stereo shaper's AVX2 build (see [`crate::simd`]) runs it in AVX2 too
+    /// stereo shaper's AVX2 build (see `crate::simd`) runs it in AVX2 too
     /// (measured: 24 → 19.5 ms per 60 s; the stereo sections' loops, tried
     /// the same way, got slower).
     #[inline(always)]

@@ -128,16 +128,25 @@ struct FourBands {
     second: Split<F4>,
 }
 
-/// Frames a block split runs through one level of the tree before the
-/// next (a stack buffer between the levels).
-const LEVEL_CHUNK: usize = 256;
-
-/// A network shape: one frame, or a block through [`BandIo`].
+/// A network shape: one frame at a time.
 trait Shape: Copy {
     /// `(lower, upper)` of one frame, as in [`Tree`].
     fn tick(&mut self, x: F2) -> (F4, F4);
-    /// Same arithmetic as [`Self::tick`] over frames `0..frames`.
-    fn run(&mut self, frames: usize, io: &mut impl BandIo);
+
+    /// Frames `0..frames` of `io`, in one loop with the state in registers
+    /// (as far as they go: the 4-band tree's state and coefficients
+    /// outnumber the 16 vector registers, yet one loop measured faster than
+    /// the two levels run one after the other, each waiting on its own
+    /// feedback).
+    #[inline(always)]
+    fn run(&mut self, frames: usize, io: &mut impl BandIo) {
+        let mut local = *self;
+        for i in 0..frames {
+            let (lower, upper) = local.tick(io.input(i));
+            io.output(i, lower, upper);
+        }
+        *self = local;
+    }
 }
 
 impl Shape for TwoBands {
@@ -146,64 +155,13 @@ impl Shape for TwoBands {
         let (low, high) = self.0.tick(x);
         (F4::join(low, F2::ZERO), F4::join(high, F2::ZERO))
     }
-
-    #[inline(always)]
-    fn run(&mut self, frames: usize, io: &mut impl BandIo) {
-        let mut local = *self;
-        for i in 0..frames {
-            let (lower, upper) = local.tick(io.input(i));
-            io.output(i, lower, upper);
-        }
-        *self = local;
-    }
-}
-
-/// Runs `first` (a stereo split) over frames `start..start + halves.len()`
-/// of `io`, leaving each frame's `[low | high]` in `halves`.
-///
-/// Why the shapes with two levels run them as two loops over a chunk
-/// rather than one: the whole tree's state and coefficients do not fit in
-/// the 16 vector registers, and a feedback state spilled to the stack
-/// puts a store-to-load delay on every frame. (Plain loops, not closures:
-/// a closure is compiled for its defining function's instruction set, not
-/// for the AVX2 caller it is inlined into.)
-#[inline(always)]
-fn first_level(first: &mut Split<F2>, io: &mut impl BandIo, start: usize, halves: &mut [F4]) {
-    let mut split = *first;
-    for (j, half) in halves.iter_mut().enumerate() {
-        let (low, high) = split.tick(io.input(start + j));
-        *half = F4::join(low, high);
-    }
-    *first = split;
 }
 
 impl Shape for ThreeBands {
     #[inline(always)]
     fn tick(&mut self, x: F2) -> (F4, F4) {
         let (low, high) = self.top.tick(x);
-        self.second_tick(F4::join(low, high))
-    }
-
-    #[inline(always)]
-    fn run(&mut self, frames: usize, io: &mut impl BandIo) {
-        let mut halves = [F4::default(); LEVEL_CHUNK];
-        let mut second = *self;
-        for start in (0..frames).step_by(LEVEL_CHUNK) {
-            let halves = &mut halves[..LEVEL_CHUNK.min(frames - start)];
-            first_level(&mut self.top, io, start, halves);
-            for (j, &half) in halves.iter().enumerate() {
-                let (lower, upper) = second.second_tick(half);
-                io.output(start + j, lower, upper);
-            }
-        }
-        self.second = second.second;
-    }
-}
-
-impl ThreeBands {
-    #[inline(always)]
-    fn second_tick(&mut self, halves: F4) -> (F4, F4) {
-        let (low4, allpass4) = self.second.parts(halves);
+        let (low4, allpass4) = self.second.parts(F4::join(low, high));
         (F4::join(low4.first(), allpass4.second()), allpass4 - low4)
     }
 }
@@ -212,26 +170,9 @@ impl Shape for FourBands {
     #[inline(always)]
     fn tick(&mut self, x: F2) -> (F4, F4) {
         let (low, high) = self.middle.tick(x);
-        self.second_tick(F4::join(low, high))
-    }
-
-    #[inline(always)]
-    fn run(&mut self, frames: usize, io: &mut impl BandIo) {
-        let mut local = *self;
-        for i in 0..frames {
-            let (lower, upper) = local.tick(io.input(i));
-            io.output(i, lower, upper);
-        }
-        *self = local;
-    }
-}
-
-impl FourBands {
-    #[inline(always)]
-    fn second_tick(&mut self, halves: F4) -> (F4, F4) {
         let halves = self
             .compensation_state
-            .tick_allpass(&self.compensation, halves);
+            .tick_allpass(&self.compensation, F4::join(low, high));
         self.second.tick(halves)
     }
 }
