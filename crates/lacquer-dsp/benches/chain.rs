@@ -5,13 +5,12 @@
 //! `cargo bench -p lacquer-dsp --bench chain`
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use lacquer_core::ChainSettings;
-use lacquer_core::chain::{LimiterSettings, SaturationCurve, SaturationSettings};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
 use lacquer_dsp::gain::Gain;
 use lacquer_dsp::limiter::Limiter;
 use lacquer_dsp::saturation::Saturator;
+use lacquer_testkit::chains::busy_chain;
 use lacquer_testkit::music::demo_mix;
 use std::hint::black_box;
 use std::time::Duration;
@@ -35,55 +34,6 @@ fn run<P: Processor + ?Sized>(
     channels
 }
 
-fn busy_chain() -> ChainSettings {
-    let mut s = ChainSettings::default();
-    s.eq.enabled = true;
-    s.eq.high_pass.enabled = true;
-    s.eq.bands = vec![lacquer_core::chain::EqBandSettings {
-        gain_db: -2.0,
-        frequency_hz: 3000.0,
-        ..Default::default()
-    }];
-    s.dynamic_eq.enabled = true;
-    s.dynamic_eq.bands = vec![
-        lacquer_core::chain::DynamicEqBandSettings::harshness(-30.0, 4.0),
-        lacquer_core::chain::DynamicEqBandSettings::mud(-30.0, 3.0),
-    ];
-    s.multiband.enabled = true;
-    for b in &mut s.multiband.bands {
-        b.threshold_db = -20.0;
-        b.ratio = 2.0;
-    }
-    s.glue.enabled = true;
-    s.glue.curve.threshold_db = -18.0;
-    s.glue.curve.ratio = 2.0;
-    s.saturation = saturation();
-    s.stereo.enabled = true;
-    s.stereo.width_percent = 130.0;
-    s.stereo.width_from_hz = 2000.0;
-    s.stereo.mono_bass = true;
-    s.gain_db = 6.0;
-    s.limiter = limiter();
-    s
-}
-
-fn saturation() -> SaturationSettings {
-    SaturationSettings {
-        enabled: true,
-        curve: SaturationCurve::Tanh,
-        drive_db: 6.0,
-        mix_percent: 50.0,
-        ..SaturationSettings::default()
-    }
-}
-
-fn limiter() -> LimiterSettings {
-    LimiterSettings {
-        enabled: true,
-        ..LimiterSettings::default()
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let input = demo_mix(RATE, SECONDS, -1.0, 1);
     let channels = (input.channel(0).to_vec(), input.channel(1).to_vec());
@@ -101,7 +51,7 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    let mut sat = Saturator::new(&saturation());
+    let mut sat = Saturator::new(&busy_chain().saturation);
     sat.prepare(RATE, BLOCK).unwrap();
     group.bench_function("saturation_4x", |b| {
         b.iter_batched(
@@ -110,7 +60,7 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    let mut lim = Limiter::new(&limiter());
+    let mut lim = Limiter::new(&busy_chain().limiter);
     lim.prepare(RATE, BLOCK).unwrap();
     group.bench_function("limiter", |b| {
         b.iter_batched(

@@ -3,60 +3,27 @@
 //! the audio bit for bit as it was:
 //! `cargo run --release -p lacquer-dsp --example chain_fingerprint`
 //!
-//! With `-- time N` it instead times N passes of the busy chain over 60 s
-//! of the demo mix and prints the fastest and the median pass: the fastest
-//! is the figure least disturbed by other work on a shared machine (the
-//! criterion bench `chain` gives the distribution).
+//! With `-- time N` it instead times N passes of that chain (left/right)
+//! over 60 s of the demo mix and prints the fastest and the median pass:
+//! the fastest is the figure least disturbed by other work on a shared
+//! machine (the criterion bench `chain` gives the distribution).
 
 use lacquer_core::ChainSettings;
-use lacquer_core::chain::{
-    DynamicEqBandSettings, EqBandSettings, LimiterSettings, SaturationBand, SaturationCurve,
-    SaturationSettings,
-};
+use lacquer_core::chain::{DynamicEqBandSettings, SaturationBand};
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
+use lacquer_testkit::chains::busy_chain;
 use lacquer_testkit::music::demo_mix;
 
+/// The chain bench's busy chain (`lacquer_testkit::chains`) with a third
+/// dynamic-EQ band (so the dynamic EQ's 3-band path is fingerprinted too),
+/// its multiband in mid/side mode or not.
 fn busy(mid_side: bool) -> ChainSettings {
-    let mut s = ChainSettings::default();
-    s.eq.enabled = true;
-    s.eq.high_pass.enabled = true;
-    s.eq.bands = vec![EqBandSettings {
-        gain_db: -2.0,
-        frequency_hz: 3000.0,
-        ..Default::default()
-    }];
-    s.dynamic_eq.enabled = true;
-    s.dynamic_eq.bands = vec![
-        DynamicEqBandSettings::harshness(-30.0, 4.0),
-        DynamicEqBandSettings::mud(-30.0, 3.0),
-        DynamicEqBandSettings::sub(-30.0, 3.0),
-    ];
-    s.multiband.enabled = true;
+    let mut s = busy_chain();
+    s.dynamic_eq
+        .bands
+        .push(DynamicEqBandSettings::sub(-30.0, 3.0));
     s.multiband.mid_side = mid_side;
-    for b in &mut s.multiband.bands {
-        b.threshold_db = -20.0;
-        b.ratio = 2.0;
-    }
-    s.glue.enabled = true;
-    s.glue.curve.threshold_db = -18.0;
-    s.glue.curve.ratio = 2.0;
-    s.saturation = SaturationSettings {
-        enabled: true,
-        curve: SaturationCurve::Tanh,
-        drive_db: 6.0,
-        mix_percent: 50.0,
-        ..SaturationSettings::default()
-    };
-    s.stereo.enabled = true;
-    s.stereo.width_percent = 130.0;
-    s.stereo.width_from_hz = 2000.0;
-    s.stereo.mono_bass = true;
-    s.gain_db = 6.0;
-    s.limiter = LimiterSettings {
-        enabled: true,
-        ..LimiterSettings::default()
-    };
     s
 }
 

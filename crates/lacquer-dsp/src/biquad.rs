@@ -424,34 +424,6 @@ impl F4 {
     pub fn second(self) -> F2 {
         F2([self.0[2], self.0[3]])
     }
-
-    /// `[a0, b0, a2, b2]`.
-    #[inline(always)]
-    pub fn interleave_even(a: Self, b: Self) -> Self {
-        Self([a.0[0], b.0[0], a.0[2], b.0[2]])
-    }
-
-    /// `[a1, b1, a3, b3]`.
-    #[inline(always)]
-    pub fn interleave_odd(a: Self, b: Self) -> Self {
-        Self([a.0[1], b.0[1], a.0[3], b.0[3]])
-    }
-
-    #[inline(always)]
-    pub fn max(self, o: Self) -> Self {
-        let (a, b) = (self.0, o.0);
-        Self([
-            a[0].max(b[0]),
-            a[1].max(b[1]),
-            a[2].max(b[2]),
-            a[3].max(b[3]),
-        ])
-    }
-
-    #[inline(always)]
-    pub fn abs(self) -> Self {
-        Self(self.0.map(f64::abs))
-    }
 }
 
 impl std::ops::Add for F4 {
@@ -481,8 +453,8 @@ impl std::ops::Mul for F4 {
     }
 }
 
-/// A vector of f64 lanes that filters and followers run on (every
-/// operation lane-wise, so a lane's result never depends on the width).
+/// A vector of f64 lanes that filter sections run on (every operation
+/// lane-wise, so a lane's result never depends on the width).
 pub trait Lanes:
     Copy
     + Default
@@ -491,12 +463,13 @@ pub trait Lanes:
     + std::ops::Mul<Output = Self>
 {
     const LANES: usize;
-    fn splat(v: f64) -> Self;
     /// Lane `k` is `f(k)`.
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self;
-    fn lane(self, k: usize) -> f64;
-    /// Lane-wise `if a > b { if_true } else { if_false }`.
-    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self;
+
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        Self::from_lanes(|_| v)
+    }
 }
 
 impl Lanes for F2 {
@@ -506,21 +479,6 @@ impl Lanes for F2 {
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
         Self(std::array::from_fn(f))
     }
-
-    #[inline(always)]
-    fn lane(self, k: usize) -> f64 {
-        self.0[k]
-    }
-
-    #[inline(always)]
-    fn splat(v: f64) -> Self {
-        F2::splat(v)
-    }
-
-    #[inline(always)]
-    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
-        F2::select_gt(a, b, if_true, if_false)
-    }
 }
 
 impl Lanes for F4 {
@@ -529,28 +487,6 @@ impl Lanes for F4 {
     #[inline(always)]
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
         Self(std::array::from_fn(f))
-    }
-
-    #[inline(always)]
-    fn lane(self, k: usize) -> f64 {
-        self.0[k]
-    }
-
-    #[inline(always)]
-    fn splat(v: f64) -> Self {
-        Self([v; 4])
-    }
-
-    #[inline(always)]
-    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
-        let pick = |k: usize| {
-            if a.0[k] > b.0[k] {
-                if_true.0[k]
-            } else {
-                if_false.0[k]
-            }
-        };
-        Self([pick(0), pick(1), pick(2), pick(3)])
     }
 }
 
@@ -576,20 +512,6 @@ impl<V: Lanes> SectionCoeffs<V> {
             b2: V::splat(c.b2),
             a1: V::splat(c.a1),
             a2: V::splat(c.a2),
-        }
-    }
-}
-
-impl SectionCoeffs<F4> {
-    /// Section `a` on lanes 0–1 and `b` on lanes 2–3.
-    pub fn pair(a: &BiquadCoeffs, b: &BiquadCoeffs) -> Self {
-        let lanes = |x: f64, y: f64| F4([x, x, y, y]);
-        Self {
-            b0: lanes(a.b0, b.b0),
-            b1: lanes(a.b1, b.b1),
-            b2: lanes(a.b2, b.b2),
-            a1: lanes(a.a1, b.a1),
-            a2: lanes(a.a2, b.a2),
         }
     }
 }
@@ -629,18 +551,23 @@ pub struct LowpassCoeffs<V> {
 }
 
 impl<V: Lanes> LowpassCoeffs<V> {
-    /// Lane `k` takes `sections[k * LANES / len]` (one section per lane
-    /// group, in order). `None` unless every section has the low-pass
-    /// shape exactly.
+    /// One section per group of lanes, in order (lane `k` takes
+    /// `sections[k · len / LANES]`). `None` unless every section has the
+    /// low-pass shape exactly.
     pub fn new(sections: &[BiquadCoeffs]) -> Option<Self> {
         let exact = sections.iter().all(|c| c.b1 == 2.0 * c.b0 && c.b2 == c.b0);
-        let pick = |k: usize| &sections[k * sections.len() / V::LANES];
         (exact && !sections.is_empty()).then(|| Self {
-            b0: V::from_lanes(|k| pick(k).b0),
-            a1: V::from_lanes(|k| pick(k).a1),
-            a2: V::from_lanes(|k| pick(k).a2),
+            b0: per_lane(sections, |c| c.b0),
+            a1: per_lane(sections, |c| c.a1),
+            a2: per_lane(sections, |c| c.a2),
         })
     }
+}
+
+/// One coefficient of `sections` per lane: lane `k` takes it from
+/// `sections[k · len / LANES]` (one section per group of lanes, in order).
+fn per_lane<V: Lanes>(sections: &[BiquadCoeffs], coeff: impl Fn(&BiquadCoeffs) -> f64) -> V {
+    V::from_lanes(|k| coeff(&sections[k * sections.len() / V::LANES]))
 }
 
 /// A bilinear all-pass section ([`BiquadCoeffs::allpass`]): `b0 = a2`,
@@ -658,10 +585,9 @@ impl<V: Lanes> AllpassCoeffs<V> {
         let exact = sections
             .iter()
             .all(|c| c.b0 == c.a2 && c.b1 == c.a1 && c.b2 == 1.0);
-        let pick = |k: usize| &sections[k * sections.len() / V::LANES];
         (exact && !sections.is_empty()).then(|| Self {
-            a1: V::from_lanes(|k| pick(k).a1),
-            a2: V::from_lanes(|k| pick(k).a2),
+            a1: per_lane(sections, |c| c.a1),
+            a2: per_lane(sections, |c| c.a2),
         })
     }
 }

@@ -133,17 +133,23 @@ trait Shape: Copy {
     /// `(lower, upper)` of one frame, as in [`Tree`].
     fn tick(&mut self, x: F2) -> (F4, F4);
 
-    /// Frames `0..frames` of `io`, in one loop with the state in registers
-    /// (as far as they go: the 4-band tree's state and coefficients
-    /// outnumber the 16 vector registers, yet one loop measured faster than
-    /// the two levels run one after the other, each waiting on its own
-    /// feedback).
+    /// A block in place: `bands[0]` holds the input on entry, `bands` the
+    /// bands (lowest first) on return; frames up to the shortest slice.
+    /// One loop with the state in registers (as far as they go: the
+    /// 4-band tree's state and coefficients outnumber the 16 vector
+    /// registers, yet one loop measured faster than the two levels run one
+    /// after the other, each waiting on its own feedback). The slices are
+    /// taken by value so their addresses stay in registers.
     #[inline(always)]
-    fn run(&mut self, frames: usize, io: &mut impl BandIo) {
+    fn run<const N: usize>(&mut self, mut bands: [&mut [F2]; N]) {
+        let frames = bands.iter().map(|b| b.len()).min().unwrap_or(0);
         let mut local = *self;
         for i in 0..frames {
-            let (lower, upper) = local.tick(io.input(i));
-            io.output(i, lower, upper);
+            let (lower, upper) = local.tick(bands[0][i]);
+            let values = [lower.first(), upper.first(), lower.second(), upper.second()];
+            for (band, value) in bands.iter_mut().zip(values) {
+                band[i] = value;
+            }
         }
         *self = local;
     }
@@ -174,34 +180,6 @@ impl Shape for FourBands {
             .compensation_state
             .tick_allpass(&self.compensation, F4::join(low, high));
         self.second.tick(halves)
-    }
-}
-
-/// Where a block split reads its frames and leaves its bands.
-pub trait BandIo {
-    /// Frame `i` of the input.
-    fn input(&mut self, i: usize) -> F2;
-    /// The bands of frame `i`: `lower = [band 0 | band 2]`, `upper =
-    /// [band 1 | band 3]` (lanes of bands the network lacks unspecified).
-    fn output(&mut self, i: usize, lower: F4, upper: F4);
-}
-
-/// [`BandIo`] of [`Crossover::split_block`]: in place over band slices
-/// (held by value, so their addresses stay in registers).
-struct InPlace<'a, const N: usize>([&'a mut [F2]; N]);
-
-impl<const N: usize> BandIo for InPlace<'_, N> {
-    #[inline(always)]
-    fn input(&mut self, i: usize) -> F2 {
-        self.0[0][i]
-    }
-
-    #[inline(always)]
-    fn output(&mut self, i: usize, lower: F4, upper: F4) {
-        let bands = [lower.first(), upper.first(), lower.second(), upper.second()];
-        for (band, value) in self.0.iter_mut().zip(bands) {
-            band[i] = value;
-        }
     }
 }
 
@@ -302,42 +280,16 @@ impl Crossover {
         self.split_in_place(bands);
     }
 
+    /// The whole tree runs in one loop, and the two halves of its second
+    /// level run side by side in one [`F4`] (one AVX2 instruction per
+    /// operation).
     #[inline(always)]
     fn split_in_place(&mut self, bands: &mut [&mut [F2]]) {
-        let count = self.bands.min(bands.len());
-        let frames = bands[..count].iter().map(|b| b.len()).min().unwrap_or(0);
-        match (self.bands, bands) {
-            (2, [b0, b1, ..]) => {
-                let io = [&mut b0[..frames], &mut b1[..frames]];
-                self.split_block_with(frames, &mut InPlace(io));
-            }
-            (3, [b0, b1, b2, ..]) => {
-                let io = [&mut b0[..frames], &mut b1[..frames], &mut b2[..frames]];
-                self.split_block_with(frames, &mut InPlace(io));
-            }
-            (4, [b0, b1, b2, b3, ..]) => {
-                let io = [
-                    &mut b0[..frames],
-                    &mut b1[..frames],
-                    &mut b2[..frames],
-                    &mut b3[..frames],
-                ];
-                self.split_block_with(frames, &mut InPlace(io));
-            }
+        match (&mut self.tree, bands) {
+            (Tree::Two(shape), [b0, b1, ..]) => shape.run([b0, b1]),
+            (Tree::Three(shape), [b0, b1, b2, ..]) => shape.run([b0, b1, b2]),
+            (Tree::Four(shape), [b0, b1, b2, b3, ..]) => shape.run([b0, b1, b2, b3]),
             _ => {}
-        }
-    }
-
-    /// Splits frames `0..frames` of `io`. The whole tree runs in one loop
-    /// with its state in registers, so its feedback loops overlap in the
-    /// pipeline, and the two halves of the second level run side by side
-    /// in one [`F4`] (one AVX2 instruction per operation).
-    #[inline(always)]
-    pub fn split_block_with(&mut self, frames: usize, io: &mut impl BandIo) {
-        match &mut self.tree {
-            Tree::Two(shape) => shape.run(frames, io),
-            Tree::Three(shape) => shape.run(frames, io),
-            Tree::Four(shape) => shape.run(frames, io),
         }
     }
 }

@@ -241,7 +241,9 @@ impl DynamicEq {
             [a, b, c, d] => mix([a, b, c, d], input, first_frame, left, right),
             bands => {
                 for segment in control_segments(first_frame, frames) {
-                    advance_all(bands.iter_mut(), segment.control);
+                    for band in bands.iter_mut() {
+                        band.control.enter(&segment, &band.control_gains);
+                    }
                     for j in 0..segment.len {
                         let i = segment.start + j;
                         let mut y = input[i];
@@ -262,18 +264,6 @@ impl DynamicEq {
     }
 }
 
-/// At a control frame, moves every band on to that frame's gain.
-#[inline(always)]
-fn advance_all<'a>(bands: impl Iterator<Item = &'a mut Band>, control: Option<usize>) {
-    if let Some(control) = control {
-        for band in bands {
-            if let Some(&gain) = band.control_gains.get(control) {
-                band.control.advance(gain);
-            }
-        }
-    }
-}
-
 /// `y = x + Σ (g − 1)·band`, written only where some band is cutting (so
 /// idle frames keep their exact input bits), each band's gain ramped
 /// between its control frames; specialised on the band count.
@@ -287,7 +277,9 @@ fn mix<const N: usize>(
 ) {
     let frames = input.len().min(left.len()).min(right.len());
     for segment in control_segments(first_frame, frames) {
-        advance_all(bands.iter_mut().map(|b| &mut **b), segment.control);
+        for band in bands.iter_mut() {
+            band.control.enter(&segment, &band.control_gains);
+        }
         let ramps: [GainRamp; N] = std::array::from_fn(|k| bands[k].control.ramp());
         let range = segment.start..segment.start + segment.len;
         let signals: [&[F2]; N] = std::array::from_fn(|k| &bands[k].band[range.clone()]);

@@ -8,7 +8,7 @@
 //! Time constants are the classic one-pole ones: after `attack_ms` a step up
 //! has covered 1 − 1/e ≈ 63.2 % of the way (likewise `release_ms` down).
 
-use crate::biquad::{F2, Lanes};
+use crate::biquad::F2;
 
 /// One-pole coefficient for a time constant; 0 (instant) for `ms <= 0`.
 pub fn one_pole_coeff(time_ms: f64, sample_rate: f64) -> f64 {
@@ -57,48 +57,23 @@ impl LevelFollower {
     }
 }
 
-/// [`LevelFollower`]s side by side, one per lane (same arithmetic, so the
+/// Two [`LevelFollower`]s in one SSE2 register (same arithmetic, so the
 /// same bits): both candidates are computed and the rising/falling choice
 /// is a lane-wise select, keeping the compare off the feedback path.
 #[derive(Debug, Clone, Copy)]
-pub struct LanesFollower<V> {
-    attack_coeff: V,
-    release_coeff: V,
-    state: V,
-}
-
-/// Two followers in one SSE2 register.
-pub type PairFollower = LanesFollower<F2>;
-
-impl<V: Lanes> LanesFollower<V> {
-    /// Lane `k` continues `followers[k]`.
-    pub fn from_followers(followers: &[&LevelFollower]) -> Self {
-        debug_assert_eq!(followers.len(), V::LANES);
-        Self {
-            attack_coeff: V::from_lanes(|k| followers[k].attack_coeff),
-            release_coeff: V::from_lanes(|k| followers[k].release_coeff),
-            state: V::from_lanes(|k| followers[k].state),
-        }
-    }
-
-    /// The state of lane `k`.
-    pub fn lane_state(&self, k: usize) -> f64 {
-        self.state.lane(k)
-    }
-
-    #[inline(always)]
-    pub fn tick(&mut self, level: V) -> V {
-        let diff = self.state - level;
-        let up = level + self.attack_coeff * diff;
-        let down = level + self.release_coeff * diff;
-        self.state = V::select_gt(level, self.state, up, down);
-        self.state
-    }
+pub struct PairFollower {
+    attack_coeff: F2,
+    release_coeff: F2,
+    state: F2,
 }
 
 impl PairFollower {
     pub fn new(a: &LevelFollower, b: &LevelFollower) -> Self {
-        Self::from_followers(&[a, b])
+        Self {
+            attack_coeff: F2::new(a.attack_coeff, b.attack_coeff),
+            release_coeff: F2::new(a.release_coeff, b.release_coeff),
+            state: F2::new(a.state, b.state),
+        }
     }
 
     /// Writes the state back into the scalar followers.
@@ -106,12 +81,14 @@ impl PairFollower {
         a.state = self.state.left();
         b.state = self.state.right();
     }
-}
 
-impl LevelFollower {
-    /// Continues from a state (lane `k` of a [`LanesFollower`]).
-    pub fn set_state(&mut self, state: f64) {
-        self.state = state;
+    #[inline(always)]
+    pub fn tick(&mut self, level: F2) -> F2 {
+        let diff = self.state - level;
+        let up = level + self.attack_coeff * diff;
+        let down = level + self.release_coeff * diff;
+        self.state = F2::select_gt(level, self.state, up, down);
+        self.state
     }
 }
 
@@ -443,6 +420,15 @@ impl ControlRate {
         self.latest_gain = gain;
     }
 
+    /// At the start of `segment`: if a control frame starts it, moves on to
+    /// that frame's gain (`control_gains` are the block's, in order).
+    #[inline(always)]
+    pub fn enter(&mut self, segment: &ControlSegment, control_gains: &[F2]) {
+        if let Some(&gain) = segment.control.and_then(|c| control_gains.get(c)) {
+            self.advance(gain);
+        }
+    }
+
     /// The gain ramp of the current control interval.
     #[inline(always)]
     pub fn ramp(&self) -> GainRamp {
@@ -478,7 +464,7 @@ pub struct ControlSegment {
     /// Position of `start` in its control interval.
     pub phase: usize,
     /// Which of the block's control frames starts the run, if one does
-    /// (then every gain must [`ControlRate::advance`] before the run).
+    /// (then every gain must advance before the run: [`ControlRate::enter`]).
     pub control: Option<usize>,
 }
 

@@ -272,12 +272,8 @@ fn mix<const N: usize>(
 ) {
     let frames = left.len().min(right.len());
     for segment in control_segments(first_frame, frames) {
-        if let Some(control) = segment.control {
-            for band in bands.iter_mut() {
-                if let Some(&gain) = band.control_gains.get(control) {
-                    band.control.advance(gain);
-                }
-            }
+        for band in bands.iter_mut() {
+            band.control.enter(&segment, &band.control_gains);
         }
         let ramps: [GainRamp; N] = std::array::from_fn(|k| bands[k].control.ramp());
         let range = segment.start..segment.start + segment.len;

@@ -4,6 +4,7 @@
 //! seeded generator, so failures reproduce bit for bit on any machine and no
 //! test depends on a file it did not make.
 
+pub mod chains;
 pub mod music;
 
 use lacquer_core::AudioBuffer;
