@@ -345,23 +345,6 @@ impl F2 {
         self.0[1]
     }
 
-    /// Lane-wise `if a > b { if_true } else { if_false }`.
-    #[inline(always)]
-    pub fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
-        Self([
-            if a.0[0] > b.0[0] {
-                if_true.0[0]
-            } else {
-                if_false.0[0]
-            },
-            if a.0[1] > b.0[1] {
-                if_true.0[1]
-            } else {
-                if_false.0[1]
-            },
-        ])
-    }
-
     #[inline(always)]
     pub fn max(self, o: Self) -> Self {
         Self([self.0[0].max(o.0[0]), self.0[1].max(o.0[1])])
@@ -424,6 +407,31 @@ impl F4 {
     pub fn second(self) -> F2 {
         F2([self.0[2], self.0[3]])
     }
+
+    #[inline(always)]
+    pub fn abs(self) -> Self {
+        let a = self.0;
+        Self([a[0].abs(), a[1].abs(), a[2].abs(), a[3].abs()])
+    }
+
+    #[inline(always)]
+    pub fn max(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([a[0].max(b[0]), a[1].max(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+    }
+
+    /// `[1, 0, 3, 2]`: each pair's lanes swapped (one in-lane shuffle).
+    #[inline(always)]
+    pub fn swap_pairs(self) -> Self {
+        let a = self.0;
+        Self([a[1], a[0], a[3], a[2]])
+    }
+
+    /// `[self.0, other.1, self.2, other.3]` (one blend).
+    #[inline(always)]
+    pub fn blend_odd(self, other: Self) -> Self {
+        Self([self.0[0], other.0[1], self.0[2], other.0[3]])
+    }
 }
 
 impl std::ops::Add for F4 {
@@ -466,10 +474,22 @@ pub trait Lanes:
     /// Lane `k` is `f(k)`.
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self;
 
+    /// Lane `k`.
+    fn lane(self, k: usize) -> f64;
+
+    /// Lane-wise `if a > b { if_true } else { if_false }`.
+    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self;
+
     #[inline(always)]
     fn splat(v: f64) -> Self {
         Self::from_lanes(|_| v)
     }
+}
+
+/// `if a > b { if_true } else { if_false }` (a lane of `select_gt`).
+#[inline(always)]
+fn pick_gt(a: f64, b: f64, if_true: f64, if_false: f64) -> f64 {
+    if a > b { if_true } else { if_false }
 }
 
 impl Lanes for F2 {
@@ -479,6 +499,16 @@ impl Lanes for F2 {
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
         Self(std::array::from_fn(f))
     }
+
+    #[inline(always)]
+    fn lane(self, k: usize) -> f64 {
+        self.0[k]
+    }
+
+    #[inline(always)]
+    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
+        Self([pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]), pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1])])
+    }
 }
 
 impl Lanes for F4 {
@@ -487,6 +517,16 @@ impl Lanes for F4 {
     #[inline(always)]
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
         Self(std::array::from_fn(f))
+    }
+
+    #[inline(always)]
+    fn lane(self, k: usize) -> f64 {
+        self.0[k]
+    }
+
+    #[inline(always)]
+    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
+        Self([pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]), pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1]), pick_gt(a.0[2], b.0[2], if_true.0[2], if_false.0[2]), pick_gt(a.0[3], b.0[3], if_true.0[3], if_false.0[3])])
     }
 }
 
@@ -506,12 +546,22 @@ pub type StereoCoeffs = SectionCoeffs<F2>;
 impl<V: Lanes> SectionCoeffs<V> {
     /// The same section on every lane.
     pub fn new(c: &BiquadCoeffs) -> Self {
+        Self::per_section(std::slice::from_ref(c))
+    }
+
+    /// One section per group of lanes, in order (lane `k` takes
+    /// `sections[k · len / LANES]`).
+    ///
+    /// # Panics
+    /// If `sections` is empty.
+    pub fn per_section(sections: &[BiquadCoeffs]) -> Self {
+        assert!(!sections.is_empty(), "a filter section needs coefficients");
         Self {
-            b0: V::splat(c.b0),
-            b1: V::splat(c.b1),
-            b2: V::splat(c.b2),
-            a1: V::splat(c.a1),
-            a2: V::splat(c.a2),
+            b0: per_lane(sections, |c| c.b0),
+            b1: per_lane(sections, |c| c.b1),
+            b2: per_lane(sections, |c| c.b2),
+            a1: per_lane(sections, |c| c.a1),
+            a2: per_lane(sections, |c| c.a2),
         }
     }
 }

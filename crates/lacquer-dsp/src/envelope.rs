@@ -8,7 +8,7 @@
 //! Time constants are the classic one-pole ones: after `attack_ms` a step up
 //! has covered 1 − 1/e ≈ 63.2 % of the way (likewise `release_ms` down).
 
-use crate::biquad::F2;
+use crate::biquad::{F2, Lanes};
 
 /// One-pole coefficient for a time constant; 0 (instant) for `ms <= 0`.
 pub fn one_pole_coeff(time_ms: f64, sample_rate: f64) -> f64 {
@@ -57,37 +57,38 @@ impl LevelFollower {
     }
 }
 
-/// Two [`LevelFollower`]s in one SSE2 register (same arithmetic, so the
-/// same bits): both candidates are computed and the rising/falling choice
-/// is a lane-wise select, keeping the compare off the feedback path.
+/// [`LevelFollower`]s side by side, one per lane of a vector (same
+/// arithmetic, so each lane has the very bits of its scalar follower): both
+/// candidates are computed and the rising/falling choice is a lane-wise
+/// select, keeping the compare off the feedback path.
 #[derive(Debug, Clone, Copy)]
-pub struct PairFollower {
-    attack_coeff: F2,
-    release_coeff: F2,
-    state: F2,
+pub struct LaneFollowers<V> {
+    attack_coeff: V,
+    release_coeff: V,
+    state: V,
 }
 
-impl PairFollower {
-    pub fn new(a: &LevelFollower, b: &LevelFollower) -> Self {
+impl<V: Lanes> LaneFollowers<V> {
+    /// Lane `k` continues `lane(k)`.
+    pub fn new(lane: impl Fn(usize) -> LevelFollower) -> Self {
         Self {
-            attack_coeff: F2::new(a.attack_coeff, b.attack_coeff),
-            release_coeff: F2::new(a.release_coeff, b.release_coeff),
-            state: F2::new(a.state, b.state),
+            attack_coeff: V::from_lanes(|k| lane(k).attack_coeff),
+            release_coeff: V::from_lanes(|k| lane(k).release_coeff),
+            state: V::from_lanes(|k| lane(k).state),
         }
     }
 
-    /// Writes the state back into the scalar followers.
-    pub fn store(&self, a: &mut LevelFollower, b: &mut LevelFollower) {
-        a.state = self.state.left();
-        b.state = self.state.right();
+    /// Writes lane `k`'s state back into its scalar follower.
+    pub fn store(&self, k: usize, follower: &mut LevelFollower) {
+        follower.state = self.state.lane(k);
     }
 
     #[inline(always)]
-    pub fn tick(&mut self, level: F2) -> F2 {
+    pub fn tick(&mut self, level: V) -> V {
         let diff = self.state - level;
         let up = level + self.attack_coeff * diff;
         let down = level + self.release_coeff * diff;
-        self.state = F2::select_gt(level, self.state, up, down);
+        self.state = V::select_gt(level, self.state, up, down);
         self.state
     }
 }

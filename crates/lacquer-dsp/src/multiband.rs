@@ -17,11 +17,11 @@
 //! the gain computers over independent samples (vectorised, no branches),
 //! then the band sum.
 
-use crate::biquad::F2;
+use crate::biquad::{F2, F4, Lanes};
 use crate::compressor::{GainComputer, db_to_gain, validate_curve};
 use crate::crossover::{Crossover, MAX_BANDS};
 use crate::envelope::{
-    CONTROL_INTERVAL, ControlRate, GainRamp, HeldReductionMeter, LevelFollower, PairFollower,
+    CONTROL_INTERVAL, ControlRate, GainRamp, HeldReductionMeter, LaneFollowers, LevelFollower,
     control_segments,
 };
 use crate::processor::check_rate;
@@ -40,9 +40,6 @@ struct Band {
     meter: HeldReductionMeter,
     /// Per-block scratch: the band's stereo signal.
     signal: Vec<F2>,
-    /// Per-block scratch: detector levels. Linked: one per frame;
-    /// mid/side: interleaved (mid, side) per frame.
-    gain: Vec<f64>,
     control: ControlRate,
     /// Per-block scratch at the control rate: levels → reductions (two per
     /// control frame), gains and the reduction the meter sees.
@@ -152,7 +149,6 @@ impl Processor for MultibandCompressor {
                 makeup,
                 meter: HeldReductionMeter::default(),
                 signal: vec![F2::ZERO; scratch],
-                gain: vec![0.0; 2 * scratch],
                 control: ControlRate::new(F2::splat(makeup)),
                 control_levels: vec![0.0; 2 * controls],
                 control_gains: vec![F2::ZERO; controls],
@@ -241,14 +237,14 @@ impl MultibandCompressor {
             }
             crossover.split_block(&mut signals);
         }
+        let first_frame = self.frames_done;
         match self.bands.as_mut_slice() {
-            [a, b, c] => detect([a, b, c], frames, mid_side),
-            [a, b, c, d] => detect([a, b, c, d], frames, mid_side),
+            [a, b, c] => detect([a, b, c], frames, first_frame, mid_side),
+            [a, b, c, d] => detect([a, b, c, d], frames, first_frame, mid_side),
             _ => return,
         }
-        let first_frame = self.frames_done;
         for band in &mut self.bands {
-            band_gains(band, frames, first_frame, mid_side);
+            band_gains(band, frames, first_frame);
         }
         self.frames_done += frames as u64;
         match self.bands.as_mut_slice() {
@@ -296,68 +292,73 @@ fn mix<const N: usize>(
     }
 }
 
-/// Runs the bands' followers side by side over a block (their feedback
-/// loops are independent, so they overlap in the pipeline), writing the
-/// detector levels into each band's `gain` scratch.
-#[inline(never)]
-fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, mid_side: bool) {
+/// Which lane of the linked detector's vector follows band `k` (the order
+/// one blend of the bands' pairwise maxima gives; see [`detect`]).
+const LINKED_LANE_OF_BAND: [usize; 4] = [0, 2, 1, 3];
+
+/// Runs every band's follower over the block, side by side in 4-lane
+/// vectors (independent feedback loops overlap in the pipeline), and keeps
+/// the detector levels at the block's control frames in each band's
+/// `control_levels`, a pair per control frame: linked, the level twice;
+/// mid/side, (mid, side). With three bands the third stands in for the
+/// missing fourth; its copy's lanes are computed and ignored.
+#[inline(always)]
+fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, first_frame: u64, mid_side: bool) {
     let mut parts = bands.map(|band| {
         let Band {
             signal,
-            gain,
+            control_levels,
             followers,
             ..
         } = band;
-        (&signal[..frames], &mut gain[..2 * frames], followers)
+        (&signal[..frames], control_levels.as_mut_slice(), followers)
     });
+    let signals: [&[F2]; 4] = std::array::from_fn(|k| parts[k.min(N - 1)].0);
+    let mut next_control = ControlRate::first_control(first_frame);
+    let mut control = 0;
     if mid_side {
-        // One register per band: (mid, side).
-        let mut local: [PairFollower; N] = std::array::from_fn(|k| {
-            let [a, b] = &*parts[k].2;
-            PairFollower::new(a, b)
+        // Lanes (band 2h mid, side, band 2h + 1 mid, side) of vector h.
+        let mut followers: [LaneFollowers<F4>; 2] = std::array::from_fn(|h| {
+            LaneFollowers::new(|k| parts[(2 * h + k / 2).min(N - 1)].2[k % 2])
         });
         for i in 0..frames {
-            for k in 0..N {
-                let level = local[k].tick(parts[k].0[i].abs());
-                parts[k].1[2 * i] = level.left();
-                parts[k].1[2 * i + 1] = level.right();
+            let low = followers[0].tick(F4::join(signals[0][i], signals[1][i]).abs());
+            let high = followers[1].tick(F4::join(signals[2][i], signals[3][i]).abs());
+            if i == next_control {
+                let pairs = [low.first(), low.second(), high.first(), high.second()];
+                for (part, pair) in parts.iter_mut().zip(pairs) {
+                    part.1[2 * control..2 * control + 2].copy_from_slice(&pair.0);
+                }
+                control += 1;
+                next_control += CONTROL_INTERVAL;
             }
         }
-        for (part, follower) in parts.iter_mut().zip(local) {
-            let [a, b] = &mut *part.2;
-            follower.store(a, b);
+        for (k, part) in parts.iter_mut().enumerate() {
+            let (vector, lane) = (k / 2, 2 * (k % 2));
+            followers[vector].store(lane, &mut part.2[0]);
+            followers[vector].store(lane + 1, &mut part.2[1]);
         }
     } else {
-        // One register per pair of bands: (band 2p, band 2p + 1); an odd
-        // band count leaves the last lane idle.
-        let pairs = N.div_ceil(2);
-        let mut local = [PairFollower::new(&parts[0].2[0], &parts[0].2[0]); 2];
-        for (p, follower) in local.iter_mut().enumerate().take(pairs) {
-            let second = (2 * p + 1).min(N - 1);
-            *follower = PairFollower::new(&parts[2 * p].2[0], &parts[second].2[0]);
-        }
+        // One lane per band: each band's level is the louder channel.
+        let mut follower: LaneFollowers<F4> =
+            LaneFollowers::new(|lane| parts[LINKED_LANE_OF_BAND[lane].min(N - 1)].2[0]);
         for i in 0..frames {
-            for (p, follower) in local.iter_mut().enumerate().take(pairs) {
-                let a = 2 * p;
-                let b = (a + 1).min(N - 1);
-                let xa = parts[a].0[i].abs();
-                let xb = parts[b].0[i].abs();
-                let level = F2::new(xa.left().max(xa.right()), xb.left().max(xb.right()));
-                let level = follower.tick(level);
-                parts[a].1[i] = level.left();
-                if b != a {
-                    parts[b].1[i] = level.right();
+            let low = F4::join(signals[0][i], signals[1][i]).abs();
+            let high = F4::join(signals[2][i], signals[3][i]).abs();
+            // [m0, m0, m1, m1] and [m2, m2, m3, m3] → [m0, m2, m1, m3].
+            let low = low.max(low.swap_pairs());
+            let high = high.max(high.swap_pairs());
+            let level = follower.tick(low.blend_odd(high));
+            if i == next_control {
+                for (part, lane) in parts.iter_mut().zip(LINKED_LANE_OF_BAND) {
+                    part.1[2 * control..2 * control + 2].fill(level.lane(lane));
                 }
+                control += 1;
+                next_control += CONTROL_INTERVAL;
             }
         }
-        for (p, follower) in local.iter().enumerate().take(pairs) {
-            let a = 2 * p;
-            let b = (a + 1).min(N - 1);
-            let mut second = parts[b].2[0];
-            follower.store(&mut parts[a].2[0], &mut second);
-            if b != a {
-                parts[b].2[0] = second;
-            }
+        for (part, lane) in parts.iter_mut().zip(LINKED_LANE_OF_BAND) {
+            follower.store(lane, &mut part.2[0]);
         }
     }
 }
@@ -365,20 +366,10 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, mid_side: bool) 
 /// One band's gains for the block at its control frames (see
 /// [`ControlRate`]), vectorised over them; metered there too.
 #[inline(always)]
-fn band_gains(band: &mut Band, frames: usize, first_frame: u64, mid_side: bool) {
-    let first = ControlRate::first_control(first_frame);
-    let mut count = 0;
-    for (i, pair) in (first..frames)
+fn band_gains(band: &mut Band, frames: usize, first_frame: u64) {
+    let count = (ControlRate::first_control(first_frame)..frames)
         .step_by(CONTROL_INTERVAL)
-        .zip(band.control_levels.chunks_exact_mut(2))
-    {
-        if mid_side {
-            pair.copy_from_slice(&band.gain[2 * i..2 * i + 2]);
-        } else {
-            pair.fill(band.gain[i]);
-        }
-        count += 1;
-    }
+        .len();
     let computer = band.computer;
     let levels = &mut band.control_levels[..2 * count];
     for v in levels.iter_mut() {
