@@ -7,6 +7,8 @@
 //! over 60 s of the demo mix and prints the fastest and the median pass:
 //! the fastest is the figure least disturbed by other work on a shared
 //! machine (the criterion bench `chain` gives the distribution).
+//! `-- time N STAGE` times that chain with only one stage left on (`eq`,
+//! `dynamic_eq`, `multiband`, `glue`, `saturation`, `stereo`, `limiter`).
 
 use lacquer_core::ChainSettings;
 use lacquer_core::chain::{DynamicEqBandSettings, SaturationBand};
@@ -27,10 +29,36 @@ fn busy(mid_side: bool) -> ChainSettings {
     s
 }
 
-fn time(passes: usize) {
+/// `settings` with every stage but `stage` turned off.
+fn only(mut settings: ChainSettings, stage: &str) -> ChainSettings {
+    let s = &mut settings;
+    let switches = [
+        ("eq", &mut s.eq.enabled),
+        ("dynamic_eq", &mut s.dynamic_eq.enabled),
+        ("multiband", &mut s.multiband.enabled),
+        ("glue", &mut s.glue.enabled),
+        ("saturation", &mut s.saturation.enabled),
+        ("stereo", &mut s.stereo.enabled),
+        ("limiter", &mut s.limiter.enabled),
+    ];
+    assert!(
+        switches.iter().any(|(name, _)| *name == stage),
+        "unknown stage {stage:?}"
+    );
+    for (name, enabled) in switches {
+        *enabled &= name == stage;
+    }
+    settings
+}
+
+fn time(passes: usize, stage: Option<&str>) {
     let rate = 44_100;
     let input = demo_mix(rate, 60.0, -1.0, 1);
-    let mut chain = Chain::new(&busy(false));
+    let settings = match stage {
+        Some(stage) => only(busy(false), stage),
+        None => busy(false),
+    };
+    let mut chain = Chain::new(&settings);
     chain.prepare(rate, 4096).expect("valid settings");
     let mut seconds = Vec::with_capacity(passes);
     for _ in 0..passes {
@@ -45,7 +73,8 @@ fn time(passes: usize) {
     }
     seconds.sort_by(f64::total_cmp);
     println!(
-        "60 s busy chain, {passes} passes: fastest {:.1} ms, median {:.1} ms",
+        "60 s busy chain{}, {passes} passes: fastest {:.1} ms, median {:.1} ms",
+        stage.map(|s| format!(" ({s} only)")).unwrap_or_default(),
         seconds[0] * 1e3,
         seconds[passes / 2] * 1e3
     );
@@ -53,10 +82,11 @@ fn time(passes: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let [_, mode, passes] = args.as_slice()
+    if let [_, mode, passes, stage @ ..] = args.as_slice()
         && mode == "time"
     {
-        time(passes.parse().expect("a number of passes"));
+        let passes = passes.parse().expect("a number of passes");
+        time(passes, stage.first().map(String::as_str));
         return;
     }
     let rate = 44_100;

@@ -427,6 +427,27 @@ impl F4 {
         Self([a[1], a[0], a[3], a[2]])
     }
 
+    /// Lanes `2·half` and `2·half + 1` of `a`, then the same of `b`: one
+    /// stereo half of two consecutive frames of a paired signal.
+    #[inline(always)]
+    pub fn halves(a: Self, b: Self, half: usize) -> Self {
+        if half == 0 {
+            Self([a.0[0], a.0[1], b.0[0], b.0[1]])
+        } else {
+            Self([a.0[2], a.0[3], b.0[2], b.0[3]])
+        }
+    }
+
+    /// Bit `k` set where lane `k` is not zero.
+    #[inline(always)]
+    pub fn nonzero_lanes(self) -> u8 {
+        let a = self.0;
+        u8::from(a[0] != 0.0)
+            | (u8::from(a[1] != 0.0) << 1)
+            | (u8::from(a[2] != 0.0) << 2)
+            | (u8::from(a[3] != 0.0) << 3)
+    }
+
     /// `[self.0, other.1, self.2, other.3]` (one blend).
     #[inline(always)]
     pub fn blend_odd(self, other: Self) -> Self {
@@ -496,6 +517,11 @@ impl Lanes for F2 {
     const LANES: usize = 2;
 
     #[inline(always)]
+    fn splat(v: f64) -> Self {
+        Self([v; 2])
+    }
+
+    #[inline(always)]
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
         Self(std::array::from_fn(f))
     }
@@ -513,6 +539,11 @@ impl Lanes for F2 {
 
 impl Lanes for F4 {
     const LANES: usize = 4;
+
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        Self([v; 4])
+    }
 
     #[inline(always)]
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {

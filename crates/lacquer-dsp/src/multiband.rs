@@ -244,7 +244,7 @@ impl MultibandCompressor {
             _ => return,
         }
         for band in &mut self.bands {
-            band_gains(band, frames, first_frame);
+            band_gains(band, frames, first_frame, mid_side);
         }
         self.frames_done += frames as u64;
         match self.bands.as_mut_slice() {
@@ -299,8 +299,8 @@ const LINKED_LANE_OF_BAND: [usize; 4] = [0, 2, 1, 3];
 /// Runs every band's follower over the block, side by side in 4-lane
 /// vectors (independent feedback loops overlap in the pipeline), and keeps
 /// the detector levels at the block's control frames in each band's
-/// `control_levels`, a pair per control frame: linked, the level twice;
-/// mid/side, (mid, side). With three bands the third stands in for the
+/// `control_levels`: linked, one level per control frame; mid/side, a
+/// (mid, side) pair. With three bands the third stands in for the
 /// missing fourth; its copy's lanes are computed and ignored.
 #[inline(always)]
 fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, first_frame: u64, mid_side: bool) {
@@ -351,7 +351,7 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, first_frame: u64
             let level = follower.tick(low.blend_odd(high));
             if i == next_control {
                 for (part, lane) in parts.iter_mut().zip(LINKED_LANE_OF_BAND) {
-                    part.1[2 * control..2 * control + 2].fill(level.lane(lane));
+                    part.1[control] = level.lane(lane);
                 }
                 control += 1;
                 next_control += CONTROL_INTERVAL;
@@ -366,26 +366,37 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, first_frame: u64
 /// One band's gains for the block at its control frames (see
 /// [`ControlRate`]), vectorised over them; metered there too.
 #[inline(always)]
-fn band_gains(band: &mut Band, frames: usize, first_frame: u64) {
+fn band_gains(band: &mut Band, frames: usize, first_frame: u64, mid_side: bool) {
     let count = (ControlRate::first_control(first_frame)..frames)
         .step_by(CONTROL_INTERVAL)
         .len();
-    let computer = band.computer;
-    let levels = &mut band.control_levels[..2 * count];
-    for v in levels.iter_mut() {
-        *v = computer.reduction_db_branchless(*v);
-    }
-    let makeup = band.makeup;
-    for ((pair, g), r) in levels
-        .chunks_exact(2)
-        .zip(band.control_gains.iter_mut())
-        .zip(band.control_reductions.iter_mut())
-    {
-        *r = pair[0].max(pair[1]);
-        *g = F2::new(
-            GainComputer::gain_of_reduction(pair[0]) * makeup,
-            GainComputer::gain_of_reduction(pair[1]) * makeup,
-        );
+    let (computer, makeup) = (band.computer, band.makeup);
+    if mid_side {
+        let levels = &mut band.control_levels[..2 * count];
+        for v in levels.iter_mut() {
+            *v = computer.reduction_db_branchless(*v);
+        }
+        for ((pair, g), r) in levels
+            .chunks_exact(2)
+            .zip(band.control_gains.iter_mut())
+            .zip(band.control_reductions.iter_mut())
+        {
+            *r = pair[0].max(pair[1]);
+            *g = F2::new(
+                GainComputer::gain_of_reduction(pair[0]) * makeup,
+                GainComputer::gain_of_reduction(pair[1]) * makeup,
+            );
+        }
+    } else {
+        // One detector for both channels: one curve evaluation per frame.
+        for ((&level, g), r) in band.control_levels[..count]
+            .iter()
+            .zip(band.control_gains.iter_mut())
+            .zip(band.control_reductions.iter_mut())
+        {
+            *r = computer.reduction_db_branchless(level);
+            *g = F2::splat(GainComputer::gain_of_reduction(*r) * makeup);
+        }
     }
     band.meter
         .record_block(&band.control_reductions[..count], frames);
