@@ -417,7 +417,12 @@ impl F4 {
     #[inline(always)]
     pub fn max(self, o: Self) -> Self {
         let (a, b) = (self.0, o.0);
-        Self([a[0].max(b[0]), a[1].max(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+        Self([
+            a[0].max(b[0]),
+            a[1].max(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ])
     }
 
     /// `[1, 0, 3, 2]`: each pair's lanes swapped (one in-lane shuffle).
@@ -425,27 +430,6 @@ impl F4 {
     pub fn swap_pairs(self) -> Self {
         let a = self.0;
         Self([a[1], a[0], a[3], a[2]])
-    }
-
-    /// Lanes `2·half` and `2·half + 1` of `a`, then the same of `b`: one
-    /// stereo half of two consecutive frames of a paired signal.
-    #[inline(always)]
-    pub fn halves(a: Self, b: Self, half: usize) -> Self {
-        if half == 0 {
-            Self([a.0[0], a.0[1], b.0[0], b.0[1]])
-        } else {
-            Self([a.0[2], a.0[3], b.0[2], b.0[3]])
-        }
-    }
-
-    /// Bit `k` set where lane `k` is not zero.
-    #[inline(always)]
-    pub fn nonzero_lanes(self) -> u8 {
-        let a = self.0;
-        u8::from(a[0] != 0.0)
-            | (u8::from(a[1] != 0.0) << 1)
-            | (u8::from(a[2] != 0.0) << 2)
-            | (u8::from(a[3] != 0.0) << 3)
     }
 
     /// `[self.0, other.1, self.2, other.3]` (one blend).
@@ -517,11 +501,6 @@ impl Lanes for F2 {
     const LANES: usize = 2;
 
     #[inline(always)]
-    fn splat(v: f64) -> Self {
-        Self([v; 2])
-    }
-
-    #[inline(always)]
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
         Self(std::array::from_fn(f))
     }
@@ -533,7 +512,10 @@ impl Lanes for F2 {
 
     #[inline(always)]
     fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
-        Self([pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]), pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1])])
+        Self([
+            pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]),
+            pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1]),
+        ])
     }
 }
 
@@ -541,11 +523,6 @@ impl Lanes for F4 {
     const LANES: usize = 4;
 
     #[inline(always)]
-    fn splat(v: f64) -> Self {
-        Self([v; 4])
-    }
-
-    #[inline(always)]
     fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
         Self(std::array::from_fn(f))
     }
@@ -557,7 +534,12 @@ impl Lanes for F4 {
 
     #[inline(always)]
     fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
-        Self([pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]), pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1]), pick_gt(a.0[2], b.0[2], if_true.0[2], if_false.0[2]), pick_gt(a.0[3], b.0[3], if_true.0[3], if_false.0[3])])
+        Self([
+            pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]),
+            pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1]),
+            pick_gt(a.0[2], b.0[2], if_true.0[2], if_false.0[2]),
+            pick_gt(a.0[3], b.0[3], if_true.0[3], if_false.0[3]),
+        ])
     }
 }
 
@@ -577,22 +559,12 @@ pub type StereoCoeffs = SectionCoeffs<F2>;
 impl<V: Lanes> SectionCoeffs<V> {
     /// The same section on every lane.
     pub fn new(c: &BiquadCoeffs) -> Self {
-        Self::per_section(std::slice::from_ref(c))
-    }
-
-    /// One section per group of lanes, in order (lane `k` takes
-    /// `sections[k · len / LANES]`).
-    ///
-    /// # Panics
-    /// If `sections` is empty.
-    pub fn per_section(sections: &[BiquadCoeffs]) -> Self {
-        assert!(!sections.is_empty(), "a filter section needs coefficients");
         Self {
-            b0: per_lane(sections, |c| c.b0),
-            b1: per_lane(sections, |c| c.b1),
-            b2: per_lane(sections, |c| c.b2),
-            a1: per_lane(sections, |c| c.a1),
-            a2: per_lane(sections, |c| c.a2),
+            b0: V::splat(c.b0),
+            b1: V::splat(c.b1),
+            b2: V::splat(c.b2),
+            a1: V::splat(c.a1),
+            a2: V::splat(c.a2),
         }
     }
 }

@@ -16,11 +16,11 @@
 //! what another band hears, and the bands' filters do not wait on each
 //! other (several times faster than chaining them).
 
-use crate::biquad::{BiquadCoeffs, F2, F4, SectionCoeffs, SectionState};
+use crate::biquad::{BiquadCoeffs, F2, StereoCoeffs, StereoState};
 use crate::compressor::{GainComputer, db_to_gain};
 use crate::envelope::{
-    CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, GainRamp, HeldReductionMeter, LaneFollowers,
-    LevelFollower, control_segments, fast_log2_positive,
+    CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, GainRamp, HeldReductionMeter, LevelFollower,
+    control_segments, fast_log2_positive,
 };
 use crate::processor::check_rate;
 use crate::simd::dispatch_avx2;
@@ -31,13 +31,18 @@ const STAGE: &str = "dynamic eq";
 /// Deepest cut a band may make (dB).
 pub const MAX_CUT_DB: f64 = 24.0;
 
-/// A band's cut curve and its control-rate gains.
 #[derive(Debug, Clone)]
 struct Band {
+    bandpass: StereoCoeffs,
+    bandpass_state: StereoState,
+    follower: LevelFollower,
     threshold: f64,
     threshold_db: f64,
     slope: f64,
     max_cut_db: f64,
+    /// Per-block scratch: the band-passed signal and the detector level.
+    band: Vec<F2>,
+    gain_minus_one: Vec<f64>,
     /// Gain curve at the control rate (see [`ControlRate`]): per block,
     /// the control frames' levels → cuts and gains, ramped as they mix.
     control: ControlRate,
@@ -46,32 +51,11 @@ struct Band {
     control_cuts: Vec<f64>,
 }
 
-/// The band-passes and detectors of two bands side by side in 4-lane
-/// vectors, lanes `[a.left, a.right, b.left, b.right]` (one register does
-/// both bands' filter and follower). An odd last band fills both halves;
-/// its copy is computed and ignored.
-#[derive(Debug, Clone)]
-struct BandPair {
-    bandpass: SectionCoeffs<F4>,
-    state: SectionState<F4>,
-    /// Lanes 0–1 follow band `a`'s level, lanes 2–3 band `b`'s.
-    followers: LaneFollowers<F4>,
-    /// Per-block scratch: the band-passed signals, and the followers at
-    /// the block's control frames.
-    signal: Vec<F4>,
-    control_levels: Vec<F4>,
-}
-
-/// Lane of [`BandPair`] vectors holding each of its two bands.
-const PAIR_LANES: [usize; 2] = [0, 2];
-
 /// The dynamic EQ processor.
 #[derive(Debug, Clone)]
 pub struct DynamicEq {
     settings: DynamicEqSettings,
     bands: Vec<Band>,
-    /// `bands` two by two (band `k` is half `k % 2` of pair `k / 2`).
-    pairs: Vec<BandPair>,
     meter: HeldReductionMeter,
     /// Per-block scratch: the deepest band cut at each control frame.
     deepest_cut_db: Vec<f64>,
@@ -86,7 +70,6 @@ impl DynamicEq {
         Self {
             settings: settings.clone(),
             bands: Vec::new(),
-            pairs: Vec::new(),
             meter: HeldReductionMeter::default(),
             deepest_cut_db: Vec::new(),
             input: Vec::new(),
@@ -110,10 +93,7 @@ impl Processor for DynamicEq {
     fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError> {
         check_rate(STAGE, sample_rate, max_block)?;
         let rate = f64::from(sample_rate);
-        let controls = max_block / CONTROL_INTERVAL + 2;
         let mut bands = Vec::with_capacity(self.settings.bands.len());
-        let mut filters = Vec::with_capacity(self.settings.bands.len());
-        let mut followers = Vec::with_capacity(self.settings.bands.len());
         for (index, b) in self.settings.bands.iter().enumerate() {
             let bad = |reason: String| DspError::InvalidSetting {
                 stage: STAGE,
@@ -152,46 +132,35 @@ impl Processor for DynamicEq {
                     return Err(bad(format!("{name} {ms} ms must be in [0, 10000]")));
                 }
             }
-            filters.push(BiquadCoeffs::bandpass(rate, b.frequency_hz, b.q));
-            followers.push(LevelFollower::new(b.attack_ms, b.release_ms, rate));
             bands.push(Band {
+                bandpass: StereoCoeffs::new(&BiquadCoeffs::bandpass(rate, b.frequency_hz, b.q)),
+                bandpass_state: StereoState::default(),
+                follower: LevelFollower::new(b.attack_ms, b.release_ms, rate),
                 threshold: db_to_gain(b.threshold_db),
                 threshold_db: b.threshold_db,
                 slope: 1.0 - 1.0 / b.ratio,
                 max_cut_db: b.max_cut_db,
+                band: vec![F2::ZERO; max_block],
                 control: ControlRate::new(F2::splat(1.0)),
-                control_levels: vec![0.0; controls],
-                control_gains: vec![F2::ZERO; controls],
-                control_cuts: vec![0.0; controls],
+                control_levels: vec![0.0; max_block / CONTROL_INTERVAL + 2],
+                control_gains: vec![F2::ZERO; max_block / CONTROL_INTERVAL + 2],
+                control_cuts: vec![0.0; max_block / CONTROL_INTERVAL + 2],
+                gain_minus_one: vec![0.0; max_block],
             });
         }
-        self.pairs = filters
-            .chunks(2)
-            .zip(followers.chunks(2))
-            .map(|(filters, followers)| BandPair {
-                bandpass: SectionCoeffs::per_section(filters),
-                state: SectionState::default(),
-                followers: LaneFollowers::new(|lane| followers[lane * followers.len() / 4]),
-                signal: vec![F4::default(); max_block],
-                control_levels: vec![F4::default(); controls],
-            })
-            .collect();
         self.bands = bands;
-        self.deepest_cut_db = vec![0.0; controls];
+        self.deepest_cut_db = vec![0.0; max_block / CONTROL_INTERVAL + 2];
         self.input = vec![F2::ZERO; max_block];
         self.max_block = max_block;
         self.meter.reset();
-        self.frames_done = 0;
         Ok(())
     }
 
     fn reset(&mut self) {
         for band in &mut self.bands {
+            band.bandpass_state = StereoState::default();
             band.control = ControlRate::new(F2::splat(1.0));
-        }
-        for pair in &mut self.pairs {
-            pair.state = SectionState::default();
-            pair.followers.reset();
+            band.follower.reset();
         }
         self.meter.reset();
         self.frames_done = 0;
@@ -228,8 +197,8 @@ impl DynamicEq {
 
 impl DynamicEq {
     /// Passes over the block: the band filters and followers (serial, but
-    /// two pairs of bands side by side so their loops overlap), the curves
-    /// at the control frames (vectorised), the meter, then the mix.
+    /// up to four bands side by side so their loops overlap), the curves
+    /// over independent samples (vectorised), the meter, then the mix.
     #[inline(always)]
     fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let frames = left.len().min(right.len());
@@ -237,24 +206,25 @@ impl DynamicEq {
         for ((x, &l), &r) in input.iter_mut().zip(left.iter()).zip(right.iter()) {
             *x = F2::new(f64::from(l), f64::from(r));
         }
-        let first_frame = self.frames_done;
-        self.frames_done += frames as u64;
-        for group in self.pairs.chunks_mut(2) {
+        for group in self.bands.chunks_mut(4) {
             match group {
-                [a] => detect([a], input, first_frame),
-                [a, b] => detect([a, b], input, first_frame),
+                [a] => detect([a], input),
+                [a, b] => detect([a, b], input),
+                [a, b, c] => detect([a, b, c], input),
+                [a, b, c, d] => detect([a, b, c, d], input),
                 _ => {}
             }
         }
+        let first_frame = self.frames_done;
+        self.frames_done += frames as u64;
         let controls = (ControlRate::first_control(first_frame)..frames)
             .step_by(CONTROL_INTERVAL)
             .len();
         let deepest = &mut self.deepest_cut_db[..controls];
         deepest.fill(0.0);
-        for (k, band) in self.bands.iter_mut().enumerate() {
+        for band in &mut self.bands {
             if band.slope > 0.0 {
-                let levels = &self.pairs[k / 2].control_levels[..controls];
-                band_gains(band, levels, PAIR_LANES[k % 2]);
+                band_gains(band, first_frame, frames);
                 for (d, &c) in deepest.iter_mut().zip(&band.control_cuts[..controls]) {
                     *d = d.max(c);
                 }
@@ -264,142 +234,88 @@ impl DynamicEq {
         }
         self.meter.record_block(deepest, frames);
         let input = &self.input[..frames];
-        let (bands, pairs) = (self.bands.as_mut_slice(), self.pairs.as_slice());
-        match bands.len() {
-            1 => mix::<1>(bands, pairs, input, first_frame, left, right),
-            2 => mix::<2>(bands, pairs, input, first_frame, left, right),
-            3 => mix::<3>(bands, pairs, input, first_frame, left, right),
-            4 => mix::<4>(bands, pairs, input, first_frame, left, right),
-            _ => mix_any(bands, pairs, input, first_frame, left, right),
-        }
-    }
-}
-
-/// `g − 1` of both halves of a pair at `phase`, and whether either band is
-/// cutting there (`g ≠ 1`).
-#[inline(always)]
-fn pair_term(ramp: &GainRamp<F4>, phase: usize) -> (F4, bool) {
-    let g = ramp.at(phase) - F4([1.0; 4]);
-    (g, g.0[PAIR_LANES[0]] != 0.0 || g.0[PAIR_LANES[1]] != 0.0)
-}
-
-/// The ramps of pair `p`'s bands in one vector (an odd band out twice).
-#[inline(always)]
-fn pair_ramp(bands: &[Band], p: usize) -> GainRamp<F4> {
-    let a = bands[2 * p].control.ramp();
-    let b = bands.get(2 * p + 1).map_or(a, |band| band.control.ramp());
-    GainRamp::join(a, b)
-}
-
-/// `y = x + Σ (g − 1)·band`, bands in order, written only where some band
-/// is cutting (so idle frames keep their exact input bits, and an idle
-/// interval costs nothing), each band's gain ramped between its control
-/// frames; specialised on the band count, two frames per step (lanes
-/// `[frame.left, frame.right, next.left, next.right]`, the same operations
-/// on every lane as one frame at a time).
-#[inline(always)]
-fn mix<const BANDS: usize>(
-    bands: &mut [Band],
-    pairs: &[BandPair],
-    input: &[F2],
-    first_frame: u64,
-    left: &mut [f32],
-    right: &mut [f32],
-) {
-    let pair_count = BANDS.div_ceil(2);
-    let frames = input.len().min(left.len()).min(right.len());
-    for segment in control_segments(first_frame, frames) {
-        for band in bands.iter_mut() {
-            band.control.enter(&segment, &band.control_gains);
-        }
-        let ramps: [GainRamp; 4] = std::array::from_fn(|k| bands[k.min(BANDS - 1)].control.ramp());
-        if ramps[..BANDS].iter().all(GainRamp::is_unity) {
-            continue;
-        }
-        let range = segment.start..segment.start + segment.len;
-        let signals: [&[F4]; 2] =
-            std::array::from_fn(|p| &pairs[p.min(pair_count - 1)].signal[range.clone()]);
-        let x = &input[range.clone()];
-        let (l, r) = (&mut left[range.clone()], &mut right[range]);
-        let mut j = 0;
-        while j + 2 <= segment.len {
-            let mut y = F4::join(x[j], x[j + 1]);
-            let mut cutting = 0;
-            for k in 0..BANDS {
-                let g = ramps[k].at_two(segment.phase + j) - F4([1.0; 4]);
-                let s = F4::halves(signals[k / 2][j], signals[k / 2][j + 1], k % 2);
-                y = y + g * s;
-                cutting |= g.nonzero_lanes();
-            }
-            if cutting & 0b0011 != 0 {
-                l[j] = y.0[0] as f32;
-                r[j] = y.0[1] as f32;
-            }
-            if cutting & 0b1100 != 0 {
-                l[j + 1] = y.0[2] as f32;
-                r[j + 1] = y.0[3] as f32;
-            }
-            j += 2;
-        }
-        if j < segment.len {
-            let mut y = x[j];
-            let mut cutting = false;
-            for k in 0..BANDS {
-                let g = ramps[k].at(segment.phase + j) - F2::splat(1.0);
-                let s = signals[k / 2][j];
-                y = y + g * if k % 2 == 0 { s.first() } else { s.second() };
-                cutting |= g != F2::ZERO;
-            }
-            if cutting {
-                l[j] = y.left() as f32;
-                r[j] = y.right() as f32;
-            }
-        }
-    }
-}
-
-/// [`mix`] for any number of bands.
-fn mix_any(
-    bands: &mut [Band],
-    pairs: &[BandPair],
-    input: &[F2],
-    first_frame: u64,
-    left: &mut [f32],
-    right: &mut [f32],
-) {
-    let frames = input.len().min(left.len()).min(right.len());
-    for segment in control_segments(first_frame, frames) {
-        for band in bands.iter_mut() {
-            band.control.enter(&segment, &band.control_gains);
-        }
-        for j in 0..segment.len {
-            let i = segment.start + j;
-            let mut y = input[i];
-            let mut changed = false;
-            for (p, pair) in pairs.iter().enumerate() {
-                let (g, cutting) = pair_term(&pair_ramp(bands, p), segment.phase + j);
-                let term = g * pair.signal[i];
-                y = y + term.first();
-                if 2 * p + 1 < bands.len() {
-                    y = y + term.second();
+        match self.bands.as_mut_slice() {
+            [a] => mix([a], input, first_frame, left, right),
+            [a, b] => mix([a, b], input, first_frame, left, right),
+            [a, b, c] => mix([a, b, c], input, first_frame, left, right),
+            [a, b, c, d] => mix([a, b, c, d], input, first_frame, left, right),
+            bands => {
+                for segment in control_segments(first_frame, frames) {
+                    for band in bands.iter_mut() {
+                        band.control.enter(&segment, &band.control_gains);
+                    }
+                    for j in 0..segment.len {
+                        let i = segment.start + j;
+                        let mut y = input[i];
+                        let mut changed = false;
+                        for band in bands.iter() {
+                            let g = band.control.ramp().at(segment.phase + j).left() - 1.0;
+                            y = y + F2::splat(g) * band.band[i];
+                            changed |= g != 0.0;
+                        }
+                        if changed {
+                            left[i] = y.left() as f32;
+                            right[i] = y.right() as f32;
+                        }
+                    }
                 }
-                changed |= cutting;
+            }
+        }
+    }
+}
+
+/// `y = x + Σ (g − 1)·band`, written only where some band is cutting (so
+/// idle frames keep their exact input bits), each band's gain ramped
+/// between its control frames; specialised on the band count.
+#[inline(always)]
+fn mix<const N: usize>(
+    mut bands: [&mut Band; N],
+    input: &[F2],
+    first_frame: u64,
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    let frames = input.len().min(left.len()).min(right.len());
+    for segment in control_segments(first_frame, frames) {
+        for band in bands.iter_mut() {
+            band.control.enter(&segment, &band.control_gains);
+        }
+        let ramps: [GainRamp; N] = std::array::from_fn(|k| bands[k].control.ramp());
+        let range = segment.start..segment.start + segment.len;
+        let signals: [&[F2]; N] = std::array::from_fn(|k| &bands[k].band[range.clone()]);
+        for (j, ((&x, l), r)) in input[range.clone()]
+            .iter()
+            .zip(left[range.clone()].iter_mut())
+            .zip(right[range.clone()].iter_mut())
+            .enumerate()
+        {
+            let mut y = x;
+            let mut changed = false;
+            for k in 0..N {
+                let g = ramps[k].at(segment.phase + j).left() - 1.0;
+                y = y + F2::splat(g) * signals[k][j];
+                changed |= g != 0.0;
             }
             if changed {
-                left[i] = y.left() as f32;
-                right[i] = y.right() as f32;
+                *l = y.left() as f32;
+                *r = y.right() as f32;
             }
         }
     }
 }
 
 /// One band's gains for the block: the cut curve on the control frames
-/// only (`levels`' lane `lane` is the band's), vectorised over them.
+/// only, vectorised over them.
 #[inline(always)]
-fn band_gains(band: &mut Band, levels: &[F4], lane: usize) {
-    let count = levels.len();
-    for (level, pair) in band.control_levels.iter_mut().zip(levels) {
-        *level = pair.0[lane];
+fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
+    let first = ControlRate::first_control(first_frame);
+    let mut count = 0;
+    for (i, level) in (first..frames)
+        .step_by(CONTROL_INTERVAL)
+        .zip(band.control_levels.iter_mut())
+    {
+        *level = band.gain_minus_one[i];
+        count += 1;
     }
     let (threshold, threshold_db) = (band.threshold, band.threshold_db);
     let (slope, max_cut_db) = (band.slope, band.max_cut_db);
@@ -420,46 +336,40 @@ fn band_gains(band: &mut Band, levels: &[F4], lane: usize) {
     }
 }
 
-/// Band-passes and followers of up to two pairs of bands in one pass
-/// (independent feedback loops overlap in the pipeline); writes each pair's
-/// signals, and its followers at the block's control frames.
+/// Band-pass and follower of up to four bands in one pass (independent
+/// feedback loops overlap in the pipeline); writes each band's signal and
+/// detector level.
 #[inline(always)]
-fn detect<const P: usize>(pairs: [&mut BandPair; P], input: &[F2], first_frame: u64) {
+fn detect<const N: usize>(bands: [&mut Band; N], input: &[F2]) {
     let frames = input.len();
-    let coeffs: [SectionCoeffs<F4>; P] = std::array::from_fn(|p| pairs[p].bandpass);
-    let mut states: [SectionState<F4>; P] = std::array::from_fn(|p| pairs[p].state);
-    let mut followers: [LaneFollowers<F4>; P] = std::array::from_fn(|p| pairs[p].followers);
-    let mut outs = pairs.map(|pair| {
-        let BandPair {
-            signal,
-            control_levels,
-            state,
-            followers,
+    let coeffs: [StereoCoeffs; N] = std::array::from_fn(|k| bands[k].bandpass);
+    let mut states: [StereoState; N] = std::array::from_fn(|k| bands[k].bandpass_state);
+    let mut followers: [LevelFollower; N] = std::array::from_fn(|k| bands[k].follower);
+    let mut outs = bands.map(|b| {
+        let Band {
+            band,
+            gain_minus_one,
+            bandpass_state,
+            follower,
             ..
-        } = pair;
-        (&mut signal[..frames], control_levels.as_mut_slice(), state, followers)
+        } = b;
+        (
+            &mut band[..frames],
+            &mut gain_minus_one[..frames],
+            bandpass_state,
+            follower,
+        )
     });
-    let mut next_control = ControlRate::first_control(first_frame);
-    let mut control = 0;
     for (i, &x) in input.iter().enumerate() {
-        let x = F4::join(x, x);
-        for p in 0..P {
-            let y = states[p].tick(&coeffs[p], x);
-            outs[p].0[i] = y;
-            // Each band's level is its louder channel: [m_a, m_a, m_b, m_b].
+        for k in 0..N {
+            let y = states[k].tick(&coeffs[k], x);
+            outs[k].0[i] = y;
             let a = y.abs();
-            let level = followers[p].tick(a.max(a.swap_pairs()));
-            if i == next_control {
-                outs[p].1[control] = level;
-            }
-        }
-        if i == next_control {
-            control += 1;
-            next_control += CONTROL_INTERVAL;
+            outs[k].1[i] = followers[k].tick(a.left().max(a.right()));
         }
     }
-    for (p, out) in outs.iter_mut().enumerate() {
-        *out.2 = states[p];
-        *out.3 = followers[p];
+    for (k, out) in outs.iter_mut().enumerate() {
+        *out.2 = states[k];
+        *out.3 = followers[k];
     }
 }

@@ -8,7 +8,7 @@
 //! Time constants are the classic one-pole ones: after `attack_ms` a step up
 //! has covered 1 − 1/e ≈ 63.2 % of the way (likewise `release_ms` down).
 
-use crate::biquad::{F2, F4, Lanes};
+use crate::biquad::{F2, Lanes};
 
 /// One-pole coefficient for a time constant; 0 (instant) for `ms <= 0`.
 pub fn one_pole_coeff(time_ms: f64, sample_rate: f64) -> f64 {
@@ -447,68 +447,17 @@ impl ControlRate {
 
 /// Linear gain from one control frame's gain to the next over an interval.
 #[derive(Debug, Clone, Copy)]
-pub struct GainRamp<V = F2> {
-    from: V,
-    delta: V,
+pub struct GainRamp {
+    from: F2,
+    delta: F2,
 }
 
-/// `phase / CONTROL_INTERVAL` for every phase (exact: the interval is a
-/// power of two), looked up rather than converted from an integer.
-const PHASE_FRACTION: [f64; CONTROL_INTERVAL] = {
-    let mut table = [0.0; CONTROL_INTERVAL];
-    let mut phase = 0;
-    while phase < CONTROL_INTERVAL {
-        table[phase] = phase as f64 / CONTROL_INTERVAL as f64;
-        phase += 1;
-    }
-    table
-};
-
-/// [`PHASE_FRACTION`] of two consecutive phases, each on a pair of lanes.
-const PHASE_PAIR_FRACTION: [F4; CONTROL_INTERVAL - 1] = {
-    let mut table = [F4([0.0; 4]); CONTROL_INTERVAL - 1];
-    let mut phase = 0;
-    while phase + 1 < CONTROL_INTERVAL {
-        let (a, b) = (PHASE_FRACTION[phase], PHASE_FRACTION[phase + 1]);
-        table[phase] = F4([a, a, b, b]);
-        phase += 1;
-    }
-    table
-};
-
-impl<V: Lanes> GainRamp<V> {
+impl GainRamp {
     /// The gain `phase` frames (0..[`CONTROL_INTERVAL`]) into the interval.
     #[inline(always)]
-    pub fn at(&self, phase: usize) -> V {
-        let fraction = PHASE_FRACTION[phase % CONTROL_INTERVAL];
-        self.from + self.delta * V::splat(fraction)
-    }
-}
-
-impl GainRamp<F2> {
-    /// Two ramps side by side (lanes `[a, a, b, b]` for gains split
-    /// evenly over both channels), lane for lane the same gains.
-    #[inline(always)]
-    pub fn join(a: Self, b: Self) -> GainRamp<F4> {
-        GainRamp {
-            from: F4::join(a.from, b.from),
-            delta: F4::join(a.delta, b.delta),
-        }
-    }
-
-    /// Whether the gain is exactly 1 all through the interval.
-    #[inline(always)]
-    pub fn is_unity(&self) -> bool {
-        self.from == F2::splat(1.0) && self.delta == F2::ZERO
-    }
-
-    /// `at(phase)` and `at(phase + 1)` in one vector, lanes
-    /// `[at(phase), at(phase + 1)]` with the very bits of [`Self::at`]
-    /// (`phase + 1 < CONTROL_INTERVAL`).
-    #[inline(always)]
-    pub fn at_two(&self, phase: usize) -> F4 {
-        let fraction = PHASE_PAIR_FRACTION[phase.min(CONTROL_INTERVAL - 2)];
-        F4::join(self.from, self.from) + F4::join(self.delta, self.delta) * fraction
+    pub fn at(&self, phase: usize) -> F2 {
+        const STEP: f64 = 1.0 / CONTROL_INTERVAL as f64;
+        self.from + self.delta * F2::splat(phase as f64 * STEP)
     }
 }
 
