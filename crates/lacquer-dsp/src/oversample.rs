@@ -569,7 +569,6 @@ pub struct RoundTrip {
     up_in: Vec<BlockHistory>,
     /// The top-rate stream before the pad delay, with `pad_len` of history.
     top: BlockHistory,
-    shaped: Vec<f32>,
     down: Vec<BlockDown>,
     /// Output of each down stage but the last.
     down_out: Vec<Vec<f32>>,
@@ -602,7 +601,6 @@ impl RoundTrip {
         Some(Self {
             up_in,
             top: BlockHistory::new(pad_len, chunk * factor),
-            shaped: vec![0.0; chunk * factor],
             down,
             down_out: (1..count).map(|i| vec![0.0; chunk << i]).collect(),
             odd_scratch: vec![0.0; chunk * factor],
@@ -655,15 +653,13 @@ impl RoundTrip {
                 this[0].advance(len / 2);
             }
             // The pad delay: the function reads the top-rate stream
-            // `pad_len` samples late.
-            let shaped = &mut self.shaped[..len];
-            shaped.copy_from_slice(&self.top.data[..len]);
-            self.top.advance(len);
-            shape(shaped);
+            // `pad_len` samples late, in place (the newest `pad_len`
+            // samples, unshaped, become the next chunk's history).
+            shape(&mut self.top.data[..len]);
             for i in (0..count).rev() {
                 let (lower, upper) = self.down_out.split_at_mut(i);
                 let src: &[f32] = if i + 1 == count {
-                    &self.shaped[..n << (i + 1)]
+                    &self.top.data[..n << (i + 1)]
                 } else {
                     &upper[0][..n << (i + 1)]
                 };
@@ -674,6 +670,7 @@ impl RoundTrip {
                 };
                 self.down[i].process(src, dst);
             }
+            self.top.advance(len);
         }
     }
 
