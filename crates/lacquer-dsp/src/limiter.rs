@@ -469,6 +469,22 @@ impl Detector {
     }
 }
 
+/// How many values at the front of `values` are exactly 1: a whole vector
+/// of them is checked per step (runs of unity gain are long on most
+/// material), then the first vector that breaks the run one by one.
+#[inline(always)]
+fn unity_run(values: &[f64]) -> usize {
+    let mut run = 0;
+    for chunk in values.chunks_exact(8) {
+        let all_unity = chunk.iter().fold(true, |all, &v| all & (v == 1.0));
+        if !all_unity {
+            break;
+        }
+        run += chunk.len();
+    }
+    run + values[run..].iter().take_while(|&&v| v == 1.0).count()
+}
+
 /// Largest |x|, with eight independent lanes so the loop vectorises (the
 /// maximum does not depend on the order it is taken in).
 #[inline(always)]
@@ -631,10 +647,7 @@ impl Pass {
         let mut j = 0;
         while j < n {
             if self.min_hold.all_unity() && self.required[j] == 1.0 {
-                let run = self.required[j..n]
-                    .iter()
-                    .take_while(|&&r| r == 1.0)
-                    .count();
+                let run = unity_run(&self.required[j..n]);
                 self.min_hold.skip_unity(run);
                 gains[j..j + run].fill(1.0);
                 j += run;
@@ -660,7 +673,7 @@ impl Pass {
                 && state_a.all_unity()
                 && state_b.all_unity()
             {
-                let run = gains[j..].iter().take_while(|&&g| g == 1.0).count();
+                let run = unity_run(&gains[j..]);
                 state_a.skip_unity(ring_a.len(), run);
                 state_b.skip_unity(ring_b.len(), run);
                 j += run;
@@ -680,7 +693,7 @@ impl Pass {
                 // that has passed under the floor stays under it, so
                 // flooring each frame's copy and the state itself only
                 // every few frames gives the very same values.
-                let run = gains[j..].iter().take_while(|&&g| g == 1.0).count();
+                let run = unity_run(&gains[j..]);
                 for group in gains[j..j + run].chunks_mut(TAIL_GROUP) {
                     for g in group {
                         fast *= rel.fast;
