@@ -645,7 +645,42 @@ impl<V: Lanes> AllpassCoeffs<V> {
     }
 }
 
+/// A bilinear band-pass section ([`BiquadCoeffs::bandpass`]): `b1 = 0`
+/// and `b2 = −b0` exactly, so two input terms and no `b1·x` (the general
+/// section's bits, but for the sign of an exact zero: `0·x + s2` and `s2`
+/// differ only when `s2` is a zero of the other sign, i.e. in exact
+/// digital silence).
+#[derive(Debug, Clone, Copy)]
+pub struct BandpassCoeffs<V> {
+    b0: V,
+    minus_b0: V,
+    a1: V,
+    a2: V,
+}
+
+impl<V: Lanes> BandpassCoeffs<V> {
+    /// As [`LowpassCoeffs::new`], for the band-pass shape.
+    pub fn new(sections: &[BiquadCoeffs]) -> Option<Self> {
+        let exact = sections.iter().all(|c| c.b1 == 0.0 && c.b2 == -c.b0);
+        (exact && !sections.is_empty()).then(|| Self {
+            b0: per_lane(sections, |c| c.b0),
+            minus_b0: per_lane(sections, |c| c.b2),
+            a1: per_lane(sections, |c| c.a1),
+            a2: per_lane(sections, |c| c.a2),
+        })
+    }
+}
+
 impl<V: Lanes> SectionState<V> {
+    /// [`Self::tick`] of a band-pass section.
+    #[inline(always)]
+    pub fn tick_bandpass(&mut self, c: &BandpassCoeffs<V>, x: V) -> V {
+        let y = c.b0 * x + self.s1;
+        self.s1 = self.s2 - c.a1 * y;
+        self.s2 = c.minus_b0 * x - c.a2 * y;
+        y
+    }
+
     /// [`Self::tick`] of a low-pass section.
     #[inline(always)]
     pub fn tick_lowpass(&mut self, c: &LowpassCoeffs<V>, x: V) -> V {

@@ -16,7 +16,7 @@
 //! what another band hears, and the bands' filters do not wait on each
 //! other (several times faster than chaining them).
 
-use crate::biquad::{BiquadCoeffs, F2, StereoCoeffs, StereoState};
+use crate::biquad::{BandpassCoeffs, BiquadCoeffs, F2, StereoState};
 use crate::compressor::{GainComputer, db_to_gain};
 use crate::envelope::{
     CONTROL_INTERVAL, ControlRate, DB_PER_LOG2, GainRamp, HeldReductionMeter, LevelFollower,
@@ -33,7 +33,7 @@ pub const MAX_CUT_DB: f64 = 24.0;
 
 #[derive(Debug, Clone)]
 struct Band {
-    bandpass: StereoCoeffs,
+    bandpass: BandpassCoeffs<F2>,
     bandpass_state: StereoState,
     follower: LevelFollower,
     threshold: f64,
@@ -133,7 +133,8 @@ impl Processor for DynamicEq {
                 }
             }
             bands.push(Band {
-                bandpass: StereoCoeffs::new(&BiquadCoeffs::bandpass(rate, b.frequency_hz, b.q)),
+                bandpass: BandpassCoeffs::new(&[BiquadCoeffs::bandpass(rate, b.frequency_hz, b.q)])
+                    .ok_or_else(|| bad("band-pass design lost its shape".to_string()))?,
                 bandpass_state: StereoState::default(),
                 follower: LevelFollower::new(b.attack_ms, b.release_ms, rate),
                 threshold: db_to_gain(b.threshold_db),
@@ -342,7 +343,7 @@ fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
 #[inline(always)]
 fn detect<const N: usize>(bands: [&mut Band; N], input: &[F2]) {
     let frames = input.len();
-    let coeffs: [StereoCoeffs; N] = std::array::from_fn(|k| bands[k].bandpass);
+    let coeffs: [BandpassCoeffs<F2>; N] = std::array::from_fn(|k| bands[k].bandpass);
     let mut states: [StereoState; N] = std::array::from_fn(|k| bands[k].bandpass_state);
     let mut followers: [LevelFollower; N] = std::array::from_fn(|k| bands[k].follower);
     let mut outs = bands.map(|b| {
@@ -362,10 +363,12 @@ fn detect<const N: usize>(bands: [&mut Band; N], input: &[F2]) {
     });
     for (i, &x) in input.iter().enumerate() {
         for k in 0..N {
-            let y = states[k].tick(&coeffs[k], x);
+            let y = states[k].tick_bandpass(&coeffs[k], x);
             outs[k].0[i] = y;
-            let a = y.abs();
-            outs[k].1[i] = followers[k].tick(a.left().max(a.right()));
+            // The louder channel, as one compare (`f64::max` would add a
+            // NaN fix-up; on finite audio the two agree).
+            let (l, r) = (y.left().abs(), y.right().abs());
+            outs[k].1[i] = followers[k].tick(if l > r { l } else { r });
         }
     }
     for (k, out) in outs.iter_mut().enumerate() {
