@@ -25,9 +25,6 @@ fn busy(mid_side: bool) -> ChainSettings {
     s.dynamic_eq
         .bands
         .push(DynamicEqBandSettings::sub(-30.0, 3.0));
-    if std::env::var_os("TWO_BANDS").is_some() {
-        s.dynamic_eq.bands.truncate(2);
-    }
     s.multiband.mid_side = mid_side;
     s
 }
