@@ -321,9 +321,9 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, first_frame: u64
         let mut followers: [LaneFollowers<F4>; 2] = std::array::from_fn(|h| {
             LaneFollowers::new(|k| parts[(2 * h + k / 2).min(N - 1)].2[k % 2])
         });
-        for i in 0..frames {
-            let low = followers[0].tick(F4::join(signals[0][i], signals[1][i]).abs());
-            let high = followers[1].tick(F4::join(signals[2][i], signals[3][i]).abs());
+        for (i, frame) in frames_of(&signals).enumerate() {
+            let low = followers[0].tick(F4::join(frame[0], frame[1]).abs());
+            let high = followers[1].tick(F4::join(frame[2], frame[3]).abs());
             if i == next_control {
                 let pairs = [low.first(), low.second(), high.first(), high.second()];
                 for (part, pair) in parts.iter_mut().zip(pairs) {
@@ -342,9 +342,9 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, first_frame: u64
         // One lane per band: each band's level is the louder channel.
         let mut follower: LaneFollowers<F4> =
             LaneFollowers::new(|lane| parts[LINKED_LANE_OF_BAND[lane].min(N - 1)].2[0]);
-        for i in 0..frames {
-            let low = F4::join(signals[0][i], signals[1][i]).abs();
-            let high = F4::join(signals[2][i], signals[3][i]).abs();
+        for (i, frame) in frames_of(&signals).enumerate() {
+            let low = F4::join(frame[0], frame[1]).abs();
+            let high = F4::join(frame[2], frame[3]).abs();
             // [m0, m0, m1, m1] and [m2, m2, m3, m3] → [m0, m2, m1, m3].
             let low = low.max(low.swap_pairs());
             let high = high.max(high.swap_pairs());
@@ -361,6 +361,17 @@ fn detect<const N: usize>(bands: [&mut Band; N], frames: usize, first_frame: u64
             follower.store(lane, &mut part.2[0]);
         }
     }
+}
+
+/// The four signals' frames side by side, in order.
+#[inline(always)]
+fn frames_of<'a>(signals: &'a [&'a [F2]; 4]) -> impl Iterator<Item = [F2; 4]> + 'a {
+    let [a, b, c, d] = signals;
+    a.iter()
+        .zip(b.iter())
+        .zip(c.iter())
+        .zip(d.iter())
+        .map(|(((&a, &b), &c), &d)| [a, b, c, d])
 }
 
 /// One band's gains for the block at its control frames (see
