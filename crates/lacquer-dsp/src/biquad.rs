@@ -497,51 +497,36 @@ fn pick_gt(a: f64, b: f64, if_true: f64, if_false: f64) -> f64 {
     if a > b { if_true } else { if_false }
 }
 
-impl Lanes for F2 {
-    const LANES: usize = 2;
+/// [`Lanes`] for an array-backed vector of `$lanes` f64 lanes.
+macro_rules! impl_lanes {
+    ($vector:ident, $lanes:literal) => {
+        impl Lanes for $vector {
+            const LANES: usize = $lanes;
 
-    #[inline(always)]
-    fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
-        Self(std::array::from_fn(f))
-    }
+            #[inline(always)]
+            fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
+                Self(std::array::from_fn(f))
+            }
 
-    #[inline(always)]
-    fn lane(self, k: usize) -> f64 {
-        self.0[k]
-    }
+            #[inline(always)]
+            fn lane(self, k: usize) -> f64 {
+                self.0[k]
+            }
 
-    #[inline(always)]
-    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
-        Self([
-            pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]),
-            pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1]),
-        ])
-    }
+            #[inline(always)]
+            fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
+                let mut out = if_false;
+                for k in 0..$lanes {
+                    out.0[k] = pick_gt(a.0[k], b.0[k], if_true.0[k], if_false.0[k]);
+                }
+                out
+            }
+        }
+    };
 }
 
-impl Lanes for F4 {
-    const LANES: usize = 4;
-
-    #[inline(always)]
-    fn from_lanes(f: impl Fn(usize) -> f64) -> Self {
-        Self(std::array::from_fn(f))
-    }
-
-    #[inline(always)]
-    fn lane(self, k: usize) -> f64 {
-        self.0[k]
-    }
-
-    #[inline(always)]
-    fn select_gt(a: Self, b: Self, if_true: Self, if_false: Self) -> Self {
-        Self([
-            pick_gt(a.0[0], b.0[0], if_true.0[0], if_false.0[0]),
-            pick_gt(a.0[1], b.0[1], if_true.0[1], if_false.0[1]),
-            pick_gt(a.0[2], b.0[2], if_true.0[2], if_false.0[2]),
-            pick_gt(a.0[3], b.0[3], if_true.0[3], if_false.0[3]),
-        ])
-    }
-}
+impl_lanes!(F2, 2);
+impl_lanes!(F4, 4);
 
 /// Coefficients of one section, per lane.
 #[derive(Debug, Clone, Copy)]
