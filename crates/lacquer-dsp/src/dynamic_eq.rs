@@ -42,7 +42,7 @@ struct Band {
     max_cut_db: f64,
     /// Per-block scratch: the band-passed signal and the detector level.
     band: Vec<F2>,
-    gain_minus_one: Vec<f64>,
+    levels: Vec<f64>,
     /// Gain curve at the control rate (see [`ControlRate`]): per block,
     /// the control frames' levels → cuts and gains, ramped as they mix.
     control: ControlRate,
@@ -146,7 +146,7 @@ impl Processor for DynamicEq {
                 control_levels: vec![0.0; max_block / CONTROL_INTERVAL + 2],
                 control_gains: vec![F2::ZERO; max_block / CONTROL_INTERVAL + 2],
                 control_cuts: vec![0.0; max_block / CONTROL_INTERVAL + 2],
-                gain_minus_one: vec![0.0; max_block],
+                levels: vec![0.0; max_block],
             });
         }
         self.bands = bands;
@@ -315,7 +315,7 @@ fn band_gains(band: &mut Band, first_frame: u64, frames: usize) {
         .step_by(CONTROL_INTERVAL)
         .zip(band.control_levels.iter_mut())
     {
-        *level = band.gain_minus_one[i];
+        *level = band.levels[i];
         count += 1;
     }
     let (threshold, threshold_db) = (band.threshold, band.threshold_db);
@@ -349,14 +349,14 @@ fn detect<const N: usize>(bands: [&mut Band; N], input: &[F2]) {
     let mut outs = bands.map(|b| {
         let Band {
             band,
-            gain_minus_one,
+            levels,
             bandpass_state,
             follower,
             ..
         } = b;
         (
             &mut band[..frames],
-            &mut gain_minus_one[..frames],
+            &mut levels[..frames],
             bandpass_state,
             follower,
         )
