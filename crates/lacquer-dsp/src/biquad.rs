@@ -344,16 +344,6 @@ impl F2 {
     pub fn right(self) -> f64 {
         self.0[1]
     }
-
-    #[inline(always)]
-    pub fn max(self, o: Self) -> Self {
-        Self([self.0[0].max(o.0[0]), self.0[1].max(o.0[1])])
-    }
-
-    #[inline(always)]
-    pub fn abs(self) -> Self {
-        Self([self.0[0].abs(), self.0[1].abs()])
-    }
 }
 
 impl std::ops::Add for F2 {

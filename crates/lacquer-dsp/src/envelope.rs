@@ -78,11 +78,6 @@ impl<V: Lanes> LaneFollowers<V> {
         }
     }
 
-    /// Back to silence (state 0 on every lane).
-    pub fn reset(&mut self) {
-        self.state = V::default();
-    }
-
     /// Writes lane `k`'s state back into its scalar follower.
     pub fn store(&self, k: usize, follower: &mut LevelFollower) {
         follower.state = self.state.lane(k);

@@ -41,8 +41,9 @@ struct Band {
     /// Per-block scratch: the band's stereo signal.
     signal: Vec<F2>,
     control: ControlRate,
-    /// Per-block scratch at the control rate: levels → reductions (two per
-    /// control frame), gains and the reduction the meter sees.
+    /// Per-block scratch at the control rate: detector levels (linked, one
+    /// per control frame; mid/side, a (mid, side) pair) → reductions, gains
+    /// and the reduction the meter sees.
     control_levels: Vec<f64>,
     control_gains: Vec<F2>,
     control_reductions: Vec<f64>,
