@@ -4,7 +4,9 @@
 //!
 //! Files are independent, so several inputs run in parallel (`--jobs`);
 //! inside a file, independent meters and the loudness model share a pool of
-//! `--threads` workers. A file's bytes do not depend on either number.
+//! `--threads` workers. A file's bytes do not depend on either number. A
+//! `--reference` track is measured on a thread of its own while the files
+//! decode, and each file waits for it only when it comes to planning.
 //! Every output path is worked out and checked (never an input, never an
 //! existing file without `--force`, never two inputs onto one output)
 //! before any processing starts.
@@ -15,7 +17,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lacquer_core::{GenreChoice, Intent, PlanOptions};
 use lacquer_engine::pipeline::{
-    Engine, EngineConfig, MAX_INPUT_SECONDS, MasterJob, ReferenceTrack,
+    Engine, EngineConfig, MAX_INPUT_SECONDS, MasterJob, ReferenceTrack, SharedReference,
 };
 use lacquer_engine::report::Device;
 use lacquer_engine::{EngineError, ExportOptions, MasterReport, Status};
@@ -440,17 +442,7 @@ pub fn run(args: &MasterArgs) -> Result<Code> {
     let files = expand_inputs(&args.inputs, args.recursive)?;
     let plan = destinations(args, &files, format.extension())?;
     let engine = args.knobs.engine(&options)?;
-    let reference = match args.knobs.reference_track(&engine) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}", chain(&e));
-            return Ok(if e.is_invalid_input() {
-                Code::InvalidInput
-            } else {
-                Code::Failure
-            });
-        }
-    };
+    let reference = args.knobs.reference.as_deref().map(SharedReference::new);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let jobs = args.jobs.unwrap_or(cores).clamp(1, plan.len().max(1));
     let threads = args.threads.unwrap_or(cores).max(1);
@@ -465,7 +457,17 @@ pub fn run(args: &MasterArgs) -> Result<Code> {
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
-
+    // The reference is measured beside the files' own decoding, with a
+    // pool of its own (see `SharedReference`).
+    let reference_workers = match &reference {
+        Some(_) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .context("cannot start worker threads")?,
+        ),
+        None => None,
+    };
     let bar = ProgressBar::new(plan.len() as u64);
     if args.json || !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
@@ -486,34 +488,49 @@ pub fn run(args: &MasterArgs) -> Result<Code> {
     let results: Vec<(
         &Destinations,
         Result<lacquer_engine::pipeline::MasterOutcome, EngineError>,
-    )> = pool.install(|| {
-        plan.par_iter()
-            .map(|d| {
-                let job = MasterJob {
-                    input: &d.input,
-                    output: &d.output,
-                    reference: reference.as_ref(),
-                    options: &options,
-                    export,
-                    overwrite,
-                    report_path: d.report.as_deref(),
-                    png_path: d.png.as_deref(),
-                    device: Device {
-                        kind: "cpu".into(),
-                        jobs,
-                        threads,
-                    },
-                };
-                let result = workers.install(|| engine.master_file(&job));
-                bar.inc(1);
-                if let Some(name) = d.input.file_name() {
-                    bar.set_message(name.to_string_lossy().into_owned());
-                }
-                (d, result)
-            })
-            .collect()
+    )> = std::thread::scope(|scope| {
+        if let (Some(reference), Some(reference_workers)) = (&reference, &reference_workers) {
+            scope.spawn(|| reference_workers.install(|| reference.measure(&engine)));
+        }
+        pool.install(|| {
+            plan.par_iter()
+                .map(|d| {
+                    let job = MasterJob {
+                        input: &d.input,
+                        output: &d.output,
+                        reference: reference.as_ref(),
+                        options: &options,
+                        export,
+                        overwrite,
+                        report_path: d.report.as_deref(),
+                        png_path: d.png.as_deref(),
+                        device: Device {
+                            kind: "cpu".into(),
+                            jobs,
+                            threads,
+                        },
+                    };
+                    let result = workers.install(|| engine.master_file(&job));
+                    bar.inc(1);
+                    if let Some(name) = d.input.file_name() {
+                        bar.set_message(name.to_string_lossy().into_owned());
+                    }
+                    (d, result)
+                })
+                .collect()
+        })
     });
     bar.finish_and_clear();
+    // A reference that cannot be measured fails every file the same way:
+    // say why once.
+    if let Some(e) = reference.as_ref().and_then(SharedReference::failure) {
+        eprintln!("error: {}", chain(e));
+        return Ok(if e.is_invalid_input() {
+            Code::InvalidInput
+        } else {
+            Code::Failure
+        });
+    }
 
     let mut status = Code::Success;
     let mut entries = Vec::with_capacity(results.len());

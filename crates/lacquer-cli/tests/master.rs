@@ -216,6 +216,83 @@ fn bad_inputs_exit_2_name_the_file_and_leave_no_output() {
     );
 }
 
+/// The reference is measured beside the inputs' own decoding; every input
+/// is matched to it (its loudness is each master's target), and the bytes
+/// do not depend on the job count.
+#[test]
+fn a_reference_steers_every_input_at_any_job_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = mix(dir.path(), "reference.wav", 30);
+    // The file holds these samples exactly (32-bit float).
+    let ref_lufs = lacquer_analysis::integrated_loudness(&demo_mix(44_100, 5.0, -6.0, 30))
+        .unwrap()
+        .unwrap()
+        .0;
+    let album = dir.path().join("album");
+    std::fs::create_dir(&album).unwrap();
+    for (i, name) in ["one.wav", "two.wav"].iter().enumerate() {
+        mix(&album, name, 20 + i as u64);
+    }
+    let mut outputs = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.path().join(format!("out{jobs}"));
+        std::fs::create_dir(&out).unwrap();
+        let assert = lacquer()
+            .args(["master", "--json", "--jobs", jobs, "--reference"])
+            .arg(&reference)
+            .arg(&album)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        let reports: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+        let reports = reports.as_array().unwrap();
+        assert_eq!(reports.len(), 2);
+        for r in reports {
+            let target = r["plan"]["target"]["integrated_lufs"].as_f64().unwrap();
+            assert!(
+                (target - ref_lufs).abs() < 0.01,
+                "target {target} LUFS is not the reference's {ref_lufs}"
+            );
+        }
+        assert_eq!(listing(&out), ["one.master.wav", "two.master.wav"]);
+        outputs.push(
+            listing(&out)
+                .iter()
+                .map(|n| std::fs::read(out.join(n)).unwrap())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(outputs[0], outputs[1], "1 and 2 jobs give identical bytes");
+}
+
+/// A reference that cannot be read fails the run once, as an invalid
+/// input, before anything is written.
+#[test]
+fn a_bad_reference_exits_2_once_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = mix(dir.path(), "one.wav", 40);
+    let two = mix(dir.path(), "two.wav", 41);
+    let garbage = dir.path().join("garbage-ref.wav");
+    std::fs::write(&garbage, b"RIFF....WAVEnot really").unwrap();
+    let before = listing(dir.path());
+    let assert = lacquer()
+        .arg("master")
+        .arg(&one)
+        .arg(&two)
+        .arg("--reference")
+        .arg(&garbage)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr.matches("garbage-ref.wav").count(),
+        1,
+        "the reference's error once: {stderr}"
+    );
+    assert_eq!(listing(dir.path()), before, "nothing written");
+}
+
 #[test]
 fn a_failed_gate_exits_1_but_still_writes_unless_allowed() {
     let dir = tempfile::tempdir().unwrap();

@@ -104,6 +104,11 @@ pub enum EngineError {
     #[error("{path}: reference mode needs a reference track (--reference)")]
     MissingReference { path: PathBuf },
 
+    /// The shared reference track could not be measured; its own error is
+    /// [`crate::pipeline::SharedReference::failure`].
+    #[error("reference track {path} could not be measured")]
+    ReferenceUnavailable { path: PathBuf },
+
     /// Writing the master failed; the I/O error names the file.
     #[error(transparent)]
     Output(IoError),

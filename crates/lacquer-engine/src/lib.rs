@@ -26,7 +26,9 @@ pub mod tonal;
 pub use error::EngineError;
 pub use gate::{GateCheck, GateReport, Status};
 pub use mastering::{Mastered, Steering, master_decoded};
-pub use pipeline::{Engine, EngineConfig, MasterJob, MasterOutcome, ReferenceTrack};
+pub use pipeline::{
+    Engine, EngineConfig, MasterJob, MasterOutcome, ReferenceTrack, SharedReference,
+};
 pub use render::{ExportOptions, delivery_rate_hz};
 pub use report::{Device, MasterReport, REPORT_SCHEMA_VERSION};
 pub use tonal::TonalCurve;

@@ -27,6 +27,7 @@ use lacquer_reference::{
     ProfileStore, blend_profiles, builtin_platforms, deltas_vs_profile, deltas_vs_reference,
 };
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Reference mode steers dynamics to the reference's own PLR and LRA; the
@@ -87,6 +88,67 @@ pub struct ReferenceTrack {
     pub analysis: Analysis,
 }
 
+/// A reference track shared by the files of a run and measured while they
+/// are decoded: measuring it takes as long as decoding a mix, and a file
+/// needs it only when it comes to planning. One thread runs
+/// [`SharedReference::measure`]; each file's job blocks in
+/// [`SharedReference::wait`] only if the measurement is not done by then.
+///
+/// Run `measure` on a thread of its own, outside the rayon pool the jobs
+/// run in: a job blocked in `wait` holds its pool thread, and a measurement
+/// queued behind it in the same pool could never start.
+#[derive(Debug)]
+pub struct SharedReference {
+    path: PathBuf,
+    measured: OnceLock<Result<ReferenceTrack, EngineError>>,
+}
+
+impl SharedReference {
+    /// A reference still to be measured (by [`SharedReference::measure`]).
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            measured: OnceLock::new(),
+        }
+    }
+
+    /// A reference measured already.
+    pub fn measured(track: ReferenceTrack) -> Self {
+        Self {
+            path: track.path.clone(),
+            measured: OnceLock::from(Ok(track)),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Decodes and measures the track; returns at once if that is done.
+    pub fn measure(&self, engine: &Engine) {
+        self.measured
+            .get_or_init(|| engine.load_reference(&self.path));
+    }
+
+    /// The measured track, once [`SharedReference::measure`] has finished
+    /// (blocking until then). If measuring failed, every waiting job gets
+    /// [`EngineError::ReferenceUnavailable`]; [`SharedReference::failure`]
+    /// holds the cause, to be reported once.
+    pub fn wait(&self) -> Result<&ReferenceTrack, EngineError> {
+        self.measured
+            .wait()
+            .as_ref()
+            .map_err(|_| EngineError::ReferenceUnavailable {
+                path: self.path.clone(),
+            })
+    }
+
+    /// Why measuring failed, once it has.
+    pub fn failure(&self) -> Option<&EngineError> {
+        self.measured.get().and_then(|r| r.as_ref().err())
+    }
+}
+
 /// A file measured and planned, not processed (`lacquer plan`).
 #[derive(Debug, Clone)]
 pub struct Planned {
@@ -100,7 +162,7 @@ pub struct Planned {
 pub struct MasterJob<'a> {
     pub input: &'a Path,
     pub output: &'a Path,
-    pub reference: Option<&'a ReferenceTrack>,
+    pub reference: Option<&'a SharedReference>,
     pub options: &'a PlanOptions,
     pub export: ExportOptions,
     pub overwrite: Overwrite,
@@ -380,15 +442,16 @@ impl Engine {
         export: &ExportOptions,
         device: Device,
     ) -> Result<Mastered, EngineError> {
-        self.master_to(input, reference, options, export, device, None)
+        self.master_to(input, || Ok(reference), options, export, device, None)
     }
 
     /// Masters one file, the encoded master staged beside `destination`
-    /// when one is given (in memory otherwise).
-    fn master_to(
+    /// when one is given (in memory otherwise). `reference` is asked for
+    /// once the input is measured (see [`SharedReference`]).
+    fn master_to<'r>(
         &self,
         input: &Path,
-        reference: Option<&ReferenceTrack>,
+        reference: impl FnOnce() -> Result<Option<&'r ReferenceTrack>, EngineError>,
         options: &PlanOptions,
         export: &ExportOptions,
         device: Device,
@@ -397,7 +460,7 @@ impl Engine {
         let started = Instant::now();
         let (loaded, analysis) = self.load(input)?;
         let loaded_seconds = started.elapsed().as_secs_f64();
-        let steering = self.steer(&loaded, &analysis, reference, options)?;
+        let steering = self.steer(&loaded, &analysis, reference()?, options)?;
         let planned = started.elapsed().as_secs_f64();
         let target = RenderTarget {
             destination: destination.map(Path::to_path_buf),
@@ -419,7 +482,7 @@ impl Engine {
     /// `job.overwrite` allows it, before doing any work.
     pub fn master_file(&self, job: &MasterJob<'_>) -> Result<MasterOutcome, EngineError> {
         let protected: Vec<&Path> = std::iter::once(job.input)
-            .chain(job.reference.map(|r| r.path.as_path()))
+            .chain(job.reference.map(SharedReference::path))
             .collect();
         let outputs: Vec<&Path> = std::iter::once(job.output)
             .chain(job.report_path)
@@ -438,7 +501,7 @@ impl Engine {
 
         let mut mastered = self.master_to(
             job.input,
-            job.reference,
+            || job.reference.map(SharedReference::wait).transpose(),
             job.options,
             &job.export,
             job.device.clone(),
