@@ -499,6 +499,13 @@ impl Engine {
             }
         }
 
+        // A reference that has failed already fails this file too: no
+        // need to decode it first.
+        if let Some(reference) = job.reference.filter(|r| r.failure().is_some()) {
+            return Err(EngineError::ReferenceUnavailable {
+                path: reference.path().to_path_buf(),
+            });
+        }
         let mut mastered = self.master_to(
             job.input,
             || job.reference.map(SharedReference::wait).transpose(),
