@@ -4,6 +4,10 @@
 //! maps errors to exit codes people can script against, and renders results
 //! as tables for humans or JSON for machines.
 
+// Argument docs are `--help` text, where `<stem><suffix>.<ext>` is a
+// placeholder for people, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod analyze;
 mod classify;
 mod eval;

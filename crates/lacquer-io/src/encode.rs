@@ -299,7 +299,7 @@ impl<W: Write> WavWriter<W> {
     }
 
     /// The next piece: a slice per channel, equal lengths, finite samples.
-    /// Packed and written [`WAV_PACK_FRAMES`] frames at a time, so the
+    /// Packed and written `WAV_PACK_FRAMES` (16 384) frames at a time, so the
     /// scratch stays small and warm in cache whatever the piece's length.
     pub fn push(&mut self, planes: &[&[f32]]) -> Result<(), IoError> {
         let format = OutputFormat::Wav(self.encoding);
