@@ -14,7 +14,9 @@ use lacquer_core::{AudioBuffer, ChainSettings, GenreChoice, Intent, PlanOptions}
 use lacquer_dsp::Processor;
 use lacquer_dsp::chain::Chain;
 use lacquer_engine::loudness_loop::LOUDNESS_TOLERANCE_LU;
-use lacquer_engine::pipeline::{Engine, EngineConfig, ReferenceTrack, default_model_path};
+use lacquer_engine::pipeline::{
+    Engine, EngineConfig, ReferenceTrack, SharedReference, default_model_path,
+};
 use lacquer_engine::report::Device;
 use lacquer_engine::{ExportOptions, Steering, TonalCurve, master_decoded};
 use lacquer_io::{DecodeOptions, OutputFormat, Overwrite, WavEncoding, decode_file, write_file};
@@ -211,6 +213,64 @@ fn distance(a: &lacquer_core::Analysis, b: &lacquer_core::Analysis) -> f64 {
         .unwrap()
         .mean_abs_difference_db(&TonalCurve::from_analysis(b).unwrap())
         .unwrap()
+}
+
+/// A shared reference measured on another thread steers a master exactly
+/// as one measured beforehand; one that cannot be read fails every job
+/// with `ReferenceUnavailable` and keeps its own error, once.
+#[test]
+fn a_shared_reference_gives_the_same_master_and_fails_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mix_path, ref_path) = (dir.path().join("mix.wav"), dir.path().join("ref.wav"));
+    write_wav(&demo_mix(44_100, 6.0, -8.0, 50), &mix_path);
+    write_wav(&demo_mix(44_100, 6.0, -4.0, 51), &ref_path);
+    let engine = engine(false);
+    let options = PlanOptions {
+        intent: Intent::Reference,
+        ..PlanOptions::default()
+    };
+    let master = |reference: &SharedReference, name: &str| {
+        let output = dir.path().join(name);
+        let job = lacquer_engine::pipeline::MasterJob {
+            input: &mix_path,
+            output: &output,
+            reference: Some(reference),
+            options: &options,
+            export: ExportOptions::default(),
+            overwrite: Overwrite::Refuse,
+            report_path: None,
+            png_path: None,
+            device: device(),
+        };
+        engine
+            .master_file(&job)
+            .map(|_| std::fs::read(&output).unwrap())
+    };
+    let measured = SharedReference::measured(engine.load_reference(&ref_path).unwrap());
+    let before = master(&measured, "before.wav").unwrap();
+    let shared = SharedReference::new(&ref_path);
+    let beside = std::thread::scope(|scope| {
+        scope.spawn(|| shared.measure(&engine));
+        master(&shared, "beside.wav").unwrap()
+    });
+    assert_eq!(before, beside, "same master bytes");
+
+    let garbage = dir.path().join("garbage.wav");
+    std::fs::write(&garbage, b"RIFF....WAVEnot really").unwrap();
+    let bad = SharedReference::new(&garbage);
+    bad.measure(&engine);
+    let cause = bad.failure().expect("the garbage reference fails");
+    assert!(cause.is_invalid_input(), "{cause}");
+    assert!(cause.to_string().contains("garbage.wav"), "{cause}");
+    let err = master(&bad, "never.wav").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            lacquer_engine::EngineError::ReferenceUnavailable { .. }
+        ),
+        "{err}"
+    );
+    assert!(!dir.path().join("never.wav").exists());
 }
 
 /// Writes `mix` and `reference` as files and masters the mix in reference
