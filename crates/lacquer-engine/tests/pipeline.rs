@@ -43,6 +43,26 @@ fn device() -> Device {
     }
 }
 
+/// A job writing a default WAV master of `input` to `output`, nothing else.
+fn job<'a>(
+    input: &'a Path,
+    output: &'a Path,
+    reference: Option<&'a SharedReference>,
+    options: &'a PlanOptions,
+) -> lacquer_engine::pipeline::MasterJob<'a> {
+    lacquer_engine::pipeline::MasterJob {
+        input,
+        output,
+        reference,
+        options,
+        export: ExportOptions::default(),
+        overwrite: Overwrite::Refuse,
+        report_path: None,
+        png_path: None,
+        device: device(),
+    }
+}
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -231,17 +251,7 @@ fn a_shared_reference_gives_the_same_master_and_fails_once() {
     };
     let master = |reference: &SharedReference, name: &str| {
         let output = dir.path().join(name);
-        let job = lacquer_engine::pipeline::MasterJob {
-            input: &mix_path,
-            output: &output,
-            reference: Some(reference),
-            options: &options,
-            export: ExportOptions::default(),
-            overwrite: Overwrite::Refuse,
-            report_path: None,
-            png_path: None,
-            device: device(),
-        };
+        let job = job(&mix_path, &output, Some(reference), &options);
         engine
             .master_file(&job)
             .map(|_| std::fs::read(&output).unwrap())
@@ -511,17 +521,7 @@ fn bad_inputs_keep_their_error_class_and_write_nothing() {
     for input in [&garbage, &short, &silent, &missing] {
         let before = std::fs::read(input).ok();
         let output = dir.path().join("out.wav");
-        let job = lacquer_engine::pipeline::MasterJob {
-            input,
-            output: &output,
-            reference: None,
-            options: &options,
-            export: ExportOptions::default(),
-            overwrite: Overwrite::Refuse,
-            report_path: None,
-            png_path: None,
-            device: device(),
-        };
+        let job = job(input, &output, None, &options);
         let err = engine.master_file(&job).unwrap_err();
         println!("{}: {err}", input.display());
         assert!(err.is_invalid_input(), "{}: {err}", input.display());
@@ -660,17 +660,7 @@ fn working_from_disk_gives_the_same_master_as_working_in_memory() {
     for input in &inputs {
         let master = |engine: &Engine, name: &str| {
             let output = dir.path().join(name);
-            let job = lacquer_engine::pipeline::MasterJob {
-                input,
-                output: &output,
-                reference: None,
-                options: &options,
-                export: ExportOptions::default(),
-                overwrite: Overwrite::Refuse,
-                report_path: None,
-                png_path: None,
-                device: device(),
-            };
+            let job = job(input, &output, None, &options);
             let outcome = engine.master_file(&job).unwrap();
             let mut report = outcome.report;
             report.runtime_seconds = 0.0;
