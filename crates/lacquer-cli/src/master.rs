@@ -449,25 +449,17 @@ pub fn run(args: &MasterArgs) -> Result<Code> {
     // Two pools: `jobs` threads each take a file, and hand the file's own
     // parallel work to the shared pool of `threads` (one pool for both
     // would let a single file use only the thread it runs on).
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("cannot start worker threads")?;
-    let workers = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool_of = |n: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .context("cannot start worker threads")
+    };
+    let pool = pool_of(jobs)?;
+    let workers = pool_of(threads)?;
     // The reference is measured beside the files' own decoding, with a
     // pool of its own (see `SharedReference`).
-    let reference_workers = match &reference {
-        Some(_) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .context("cannot start worker threads")?,
-        ),
-        None => None,
-    };
+    let reference_workers = reference.as_ref().map(|_| pool_of(threads)).transpose()?;
     let bar = ProgressBar::new(plan.len() as u64);
     if args.json || !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
