@@ -31,6 +31,8 @@ const STAGE: &str = "dynamic eq";
 /// Deepest cut a band may make (dB).
 pub const MAX_CUT_DB: f64 = 24.0;
 
+/// One band: its detector filter and follower, its cut curve and its
+/// control-rate gains.
 #[derive(Debug, Clone)]
 struct Band {
     bandpass: BandpassCoeffs<F2>,
@@ -93,6 +95,7 @@ impl Processor for DynamicEq {
     fn prepare(&mut self, sample_rate: u32, max_block: usize) -> Result<(), DspError> {
         check_rate(STAGE, sample_rate, max_block)?;
         let rate = f64::from(sample_rate);
+        let controls = max_block / CONTROL_INTERVAL + 2;
         let mut bands = Vec::with_capacity(self.settings.bands.len());
         for (index, b) in self.settings.bands.iter().enumerate() {
             let bad = |reason: String| DspError::InvalidSetting {
@@ -143,17 +146,17 @@ impl Processor for DynamicEq {
                 max_cut_db: b.max_cut_db,
                 band: vec![F2::ZERO; max_block],
                 control: ControlRate::new(F2::splat(1.0)),
-                control_levels: vec![0.0; max_block / CONTROL_INTERVAL + 2],
-                control_gains: vec![F2::ZERO; max_block / CONTROL_INTERVAL + 2],
-                control_cuts: vec![0.0; max_block / CONTROL_INTERVAL + 2],
+                control_levels: vec![0.0; controls],
+                control_gains: vec![F2::ZERO; controls],
+                control_cuts: vec![0.0; controls],
                 levels: vec![0.0; max_block],
             });
         }
         self.bands = bands;
-        self.deepest_cut_db = vec![0.0; max_block / CONTROL_INTERVAL + 2];
+        self.deepest_cut_db = vec![0.0; controls];
         self.input = vec![F2::ZERO; max_block];
         self.max_block = max_block;
-        self.meter.reset();
+        self.reset();
         Ok(())
     }
 
