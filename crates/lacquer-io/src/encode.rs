@@ -346,9 +346,12 @@ impl<W: Write> WavWriter<W> {
                 {
                     q.quantize_block(&plane[range.clone()], ints);
                 }
+                let (ints, channels) = (&self.ints, self.channels);
                 match self.encoding {
-                    WavEncoding::Pcm16 => interleave_ints::<2>(&self.ints, frames, &mut self.bytes),
-                    _ => interleave_ints::<3>(&self.ints, frames, &mut self.bytes),
+                    WavEncoding::Pcm16 => {
+                        interleave_ints::<2>(ints, frames, channels, &mut self.bytes)
+                    }
+                    _ => interleave_ints::<3>(ints, frames, channels, &mut self.bytes),
                 }
             }
         }
@@ -375,12 +378,11 @@ impl<W: Write> WavWriter<W> {
     }
 }
 
-/// Writes `ints` (one row of `frames` integers per channel) into `bytes` as
-/// interleaved little-endian samples of `W` bytes. `W` is a constant so
+/// Writes `ints` (a row of `frames` integers for each of `channels`) into
+/// `bytes` as interleaved little-endian samples of `W` bytes. `W` is a constant so
 /// each sample is one fixed-size move: with the width known only at run
 /// time every sample was a call to `memcpy`, a third of a WAV encode.
-fn interleave_ints<const W: usize>(ints: &[i32], frames: usize, bytes: &mut [u8]) {
-    let channels = ints.len() / frames.max(1);
+fn interleave_ints<const W: usize>(ints: &[i32], frames: usize, channels: usize, bytes: &mut [u8]) {
     for (i, frame) in bytes.chunks_exact_mut(W * channels).enumerate() {
         for (c, sample) in frame.chunks_exact_mut(W).enumerate() {
             let le = ints[c * frames + i].to_le_bytes();
